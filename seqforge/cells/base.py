@@ -97,6 +97,8 @@ def step_loop(cell: Cell, x: Tensor, state: State,
     so the result does not depend on how much padding follows a sequence.
     """
     B, T, _ = x.shape
+    if lengths is not None:
+        lengths = torch.as_tensor(lengths).to(x.device)  # (B,) on x's device (CPU is usual)
     outputs = []
     for t in range(T):
         y_t, new_state = cell(x[:, t], state)  # (B, H)
@@ -111,10 +113,16 @@ def step_loop(cell: Cell, x: Tensor, state: State,
     return torch.stack(outputs, dim=1), state  # (B, T, H)
 
 
+#: the policies :func:`init_recurrent_weights` (and ``Cell.reset_parameters``) accept
+INIT_POLICIES = ("default", "xavier", "orthogonal")
+
+
 def init_recurrent_weights(module: nn.Module, init: str, forget_bias: float | None,
                            num_gates: int | None = None, forget_gate: int | None = None) -> None:
     """Apply an init policy to every ``weight_ih*``/``weight_hh*``/``bias*`` parameter of
     ``module`` (torch's naming, gates stacked along dim 0)."""
+    if init not in INIT_POLICIES:
+        raise ValueError(f"unknown init policy {init!r}; choose one of {', '.join(INIT_POLICIES)}")
     num_gates = num_gates if num_gates is not None else getattr(module, "num_gates", 1)
     forget_gate = forget_gate if forget_gate is not None else getattr(module, "forget_gate", None)
     hidden = getattr(module, "hidden_size")
