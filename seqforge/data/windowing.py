@@ -70,7 +70,8 @@ def split_by_fraction(
     """
     where = source or "series"
     for name, frac in (("val", val), ("test", test)):
-        if isinstance(frac, bool) or not (isinstance(frac, (int, float, np.floating)) and 0 <= frac < 1):
+        is_number = isinstance(frac, (int, float, np.floating)) and not isinstance(frac, bool)
+        if not (is_number and 0 <= frac < 1):
             raise DataError(f"{name} fraction must be in [0, 1), got {frac!r}", source=where)
     if val + test >= 1:
         raise DataError(
