@@ -263,7 +263,9 @@ def anomaly_series(
     clean_fraction: float = 0.4,
     noise: float = 0.05,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """A seasonal signal with labelled anomalies: ``values`` ``(N, 1)`` float32, ``labels`` ``(N,)`` int8.
+    """A seasonal signal with labelled anomalies.
+
+    Returns ``values`` ``(N, 1)`` float32 and ``labels`` ``(N,)`` int8 (1 = anomalous).
 
     The signal is two seasonal sines (periods 24 and 168 steps, like hourly data with
     daily and weekly cycles), a slow linear trend and Gaussian noise of std ``noise``.

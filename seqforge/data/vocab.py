@@ -97,7 +97,9 @@ class Vocab:
     def eos_id(self) -> int:
         return EOS_ID
 
-    def encode(self, tokens: Iterable[str], add_bos: bool = False, add_eos: bool = False) -> list[int]:
+    def encode(
+        self, tokens: Iterable[str], add_bos: bool = False, add_eos: bool = False
+    ) -> list[int]:
         """Ids of ``tokens``; unknown tokens become ``<unk>``."""
         ids = [self.stoi.get(tok, UNK_ID) for tok in tokens]
         if add_bos:

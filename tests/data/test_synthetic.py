@@ -105,7 +105,8 @@ def test_waveforms():
 
 def test_single_waveforms_have_their_shape():
     f = 0.05  # period 20
-    np.testing.assert_allclose(syn.waveform("sine", f, 6)[:2], [0, np.sin(2 * np.pi * f)], atol=1e-6)
+    sine = syn.waveform("sine", f, 6)
+    np.testing.assert_allclose(sine[:2], [0, np.sin(2 * np.pi * f)], atol=1e-6)
     assert set(syn.waveform("square", f, 40).tolist()) == {-1.0, 1.0}
     saw = syn.waveform("sawtooth", f, 20)
     assert np.all(np.diff(saw) > 0)  # one rising ramp per period
