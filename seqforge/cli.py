@@ -1,0 +1,262 @@
+"""The ``seqforge`` command line: a thin typer layer over :mod:`seqforge.api`.
+
+Heavy imports (torch, the engine) happen inside commands, so ``seqforge --help`` stays
+fast. Bad input of any kind — spec, data, run directory — prints one clear paragraph and
+exits with status 2; no traceback reaches the user.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from . import __version__
+from .errors import SeqforgeError
+
+app = typer.Typer(
+    name="seqforge",
+    help="Recurrent sequence models (RNN, LSTM, GRU …) declared in YAML: validate, train, "
+         "predict, generate.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+
+def _err(text: str) -> None:
+    from rich.console import Console
+
+    Console(stderr=True, highlight=False, soft_wrap=True).print(f"[bold red]error:[/] {text}",
+                                                                markup=True)
+
+
+def _fail(exc: SeqforgeError) -> None:
+    from rich.markup import escape
+
+    _err(escape(str(exc)))
+    raise typer.Exit(exc.exit_code)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"seqforge {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(version: Annotated[Optional[bool], typer.Option(
+        "--version", callback=_version, is_eager=True, help="Print the version and exit.")] = None):
+    pass
+
+
+SetOpt = Annotated[Optional[list[str]], typer.Option(
+    "--set", "-s", help="Override a spec value, e.g. --set train.epochs=3 (repeatable).")]
+
+
+def _load(spec: Path, overrides):
+    from .spec.validate import load_spec
+
+    return load_spec(spec, overrides=overrides or [])
+
+
+@app.command()
+def validate(spec: Annotated[Path, typer.Argument(help="The YAML spec.")],
+             set_: SetOpt = None,
+             dry_run: Annotated[bool, typer.Option(
+                 "--dry-run/--no-dry-run", help="Push one tiny batch through model and loss.")] = True):
+    """Check a spec (and, by default, one tiny batch through model and loss) without training."""
+    try:
+        s = _load(spec, set_)
+        typer.echo(f"{spec}: spec is valid ({s.task.name}: {s.model.cell.name} × "
+                   f"{s.model.num_layers} {s.model.topology.name} on {s.data.dataset.name})")
+        if dry_run:
+            from .api import dry_run as _dry
+
+            info = _dry(s)
+            typer.echo(f"trial batch ok: {info['train_examples']} train / {info['val_examples']} val / "
+                       f"{info['test_examples']} test examples, {info['parameters']:,} parameters, "
+                       f"output {list(info['output_shape'])}, loss {info['loss']:.4g}")
+    except SeqforgeError as e:
+        _fail(e)
+
+
+@app.command()
+def run(spec: Annotated[Path, typer.Argument(help="The YAML spec.")],
+        set_: SetOpt = None,
+        device: Annotated[Optional[str], typer.Option(help="auto, cpu, cuda or cuda:N")] = None,
+        out: Annotated[Path, typer.Option(help="Root folder for run directories.")] = Path("runs"),
+        resume: Annotated[Optional[str], typer.Option(
+            "--resume", help="Continue a run: its directory, or 'last' for the newest run of this spec.",
+            show_default=False)] = None,
+        quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
+        nproc: Annotated[Optional[int], typer.Option(
+            help="Data-parallel processes on this machine (torch.distributed).")] = None):
+    """Train a spec and write a run directory (metrics, baseline, plots, checkpoints)."""
+    try:
+        if nproc and nproc > 1:
+            from .distributed import launch
+
+            raise typer.Exit(launch(nproc, sys.argv))
+        from .api import train
+        from .engine.loop import Interrupted
+
+        s = _load(spec, set_)
+        res = True if resume == "last" else resume
+        try:
+            r = train(s, out=out, device=device, quiet=quiet, resume=res)
+        except Interrupted as intr:
+            where = intr.checkpoint.parent.parent if intr.checkpoint else None
+            _err(f"{intr}. Checkpoint written"
+                 + (f": {intr.checkpoint}. Resume with: seqforge run {spec} --resume {where}" if where else ""))
+            raise typer.Exit(intr.exit_code)
+        _print_summary(r)
+    except SeqforgeError as e:
+        _fail(e)
+
+
+def _print_summary(r) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    s = r.summary
+    console = Console(stderr=False)
+    table = Table(title=f"{s['name']}: test metrics ({s['weights']} weights)")
+    table.add_column("metric")
+    table.add_column("model", justify="right")
+    table.add_column(f"baseline: {s['baseline'].get('name', '')}", justify="right")
+    base = s["baseline"]
+    for k, v in s["test"].items():
+        name = k.removeprefix("test_")
+        b = base.get(name)
+        table.add_row(name, f"{v:.4g}", f"{b:.4g}" if isinstance(b, (int, float)) else "—")
+    console.print(table)
+    beats = s.get("beats_baseline", {})
+    if beats:
+        won = [k for k, v in beats.items() if v]
+        lost = [k for k, v in beats.items() if not v]
+        if lost:
+            console.print(f"model does NOT beat the baseline on: {', '.join(lost)}")
+        if won:
+            console.print(f"model beats the baseline on: {', '.join(won)}")
+    if r.dir:
+        console.print(f"run directory: {r.dir}")
+
+
+@app.command()
+def plugins(all_: Annotated[bool, typer.Option("--all", help="Include built-in components.")] = False):
+    """List registered components: kind, name, providing plugin, version, origin."""
+    import warnings
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from .errors import PluginError
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            from .plugins import get_registry
+
+            reg = get_registry()
+        except PluginError as e:
+            _fail(e)
+    table = Table(title="seqforge components" + ("" if all_ else " from installed plugins (--all adds built-ins)"))
+    for col in ("kind", "name", "plugin", "version", "origin", "description"):
+        table.add_column(col)
+    n = 0
+    for e in reg:
+        if e.origin == "builtin" and not all_:
+            continue
+        table.add_row(e.kind, e.name, e.plugin, e.version, e.origin, e.description[:60])
+        n += 1
+    console = Console(width=max(120, Console().width))
+    console.print(table)
+    if not n:
+        console.print("no plugin components installed" + ("" if all_ else " (use --all to see the built-ins)"))
+    for name, why in reg.failures:
+        _err(f"warning: plugin {name!r} {why}; skipped")
+    for w in caught:
+        if "seqforge plugin" in str(w.message) and not any(n in str(w.message) for n, _ in reg.failures):
+            _err(f"warning: {w.message}")
+
+
+@app.command()
+def schema(out: Annotated[Optional[Path], typer.Option(help="Write to a file instead of stdout.")] = None):
+    """Print the JSON Schema of the spec (for editor completion and checking)."""
+    import json
+
+    from .spec.jsonschema import spec_json_schema
+
+    text = json.dumps(spec_json_schema(), indent=2)
+    if out:
+        out.write_text(text + "\n")
+    else:
+        typer.echo(text)
+
+
+RunArg = Annotated[Path, typer.Argument(help="A run directory (runs/NAME/TIMESTAMP).")]
+
+
+@app.command()
+def predict(run_dir: RunArg,
+            input: Annotated[Path, typer.Option("--input", "-i", help="File of inputs, in the dataset's format.")],
+            out: Annotated[Optional[Path], typer.Option(help="CSV to write (default: stdout).")] = None,
+            device: Annotated[str, typer.Option()] = "cpu"):
+    """Predict with a trained run on a file of new inputs; predictions go to a CSV."""
+    try:
+        from .api import load_run
+        from .predict_io import predict_file
+
+        r = load_run(run_dir, device=device)
+        n = predict_file(r, input, out)
+        if out:
+            typer.echo(f"{n} predictions written to {out}")
+    except SeqforgeError as e:
+        _fail(e)
+
+
+@app.command()
+def evaluate(run_dir: RunArg,
+             split: Annotated[str, typer.Option(help="train, val or test")] = "test",
+             data: Annotated[Optional[list[str]], typer.Option(
+                 "--data", help="Override a data key, e.g. --data source=other.csv")] = None,
+             device: Annotated[str, typer.Option()] = "cpu"):
+    """Score a trained run on a split (or other data), with its baseline beside it."""
+    try:
+        from .api import evaluate_run
+
+        res = evaluate_run(run_dir, split=split, data=data or [], device=device)
+        from rich.console import Console
+        from rich.table import Table
+
+        t = Table(title=f"{run_dir} — {split}")
+        t.add_column("metric")
+        t.add_column("model", justify="right")
+        t.add_column(f"baseline: {res['baseline'].get('name', '')}", justify="right")
+        for k, v in res["model"].items():
+            b = res["baseline"].get(k.removeprefix(f"{split}_"))
+            t.add_row(k.removeprefix(f"{split}_"), f"{v:.4g}", f"{b:.4g}" if isinstance(b, (int, float)) else "—")
+        Console().print(t)
+    except SeqforgeError as e:
+        _fail(e)
+
+
+def main() -> None:
+    """Console-script entry point: add plugin commands, then run the app."""
+    if len(sys.argv) > 1 and sys.argv[1] not in ("--help", "-h", "--version"):
+        from .plugins import add_commands
+
+        try:
+            add_commands(app)
+        except Exception as exc:  # pragma: no cover - never let a plugin break the CLI
+            _err(f"warning: plugin commands unavailable ({exc})")
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,1 @@
+"""Specs: YAML with line marks → typed, validated :class:`~seqforge.spec.schema.Spec`."""

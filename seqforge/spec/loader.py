@@ -1,0 +1,81 @@
+"""Safe YAML loading that remembers the line of every key.
+
+Only plain YAML types load (``yaml.SafeLoader``): a ``!!python/...`` tag is a spec error,
+never code. The result is the plain data plus a map from key path (``("model","cell")``)
+to its 1-based line, used to put line numbers on every later error.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ..errors import SpecError
+
+Lines = dict[tuple, int]
+
+
+def _to_python(node: yaml.Node, loader: yaml.SafeLoader, path: tuple, lines: Lines) -> Any:
+    lines.setdefault(path, node.start_mark.line + 1)
+    if isinstance(node, yaml.MappingNode):
+        loader.flatten_mapping(node)  # resolves YAML merge keys (<<)
+        out: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            key = loader.construct_object(key_node, deep=True)
+            if not isinstance(key, (str, int, float, bool)):
+                raise SpecError("mapping keys must be plain scalars",
+                                path=_dotted(path), line=key_node.start_mark.line + 1)
+            key = str(key)
+            if key in out:
+                raise SpecError(f"duplicate key {key!r}", path=_dotted(path + (key,)),
+                                line=key_node.start_mark.line + 1)
+            lines[path + (key,)] = key_node.start_mark.line + 1
+            out[key] = _to_python(value_node, loader, path + (key,), lines)
+        return out
+    if isinstance(node, yaml.SequenceNode):
+        return [_to_python(v, loader, path + (i,), lines) for i, v in enumerate(node.value)]
+    return loader.construct_object(node, deep=True)
+
+
+def _dotted(path: tuple) -> str:
+    return ".".join(str(p) for p in path) or "<top>"
+
+
+def parse_yaml(text: str, file: str | None = None) -> tuple[Any, Lines]:
+    """Parse YAML text safely → (data, lines). Errors carry the file and line."""
+    loader = yaml.SafeLoader(text)
+    lines: Lines = {}
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None, lines
+        return _to_python(node, loader, (), lines), lines
+    except SpecError as e:
+        raise e.located(file=file) from None
+    except yaml.constructor.ConstructorError as e:
+        mark = e.problem_mark
+        tag = f" ({e.problem})" if e.problem else ""
+        raise SpecError(f"refused YAML tag{tag}: specs hold plain data only, never code",
+                        file=file, line=mark.line + 1 if mark else None) from None
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        problem = getattr(e, "problem", None) or str(e)
+        raise SpecError(f"not valid YAML: {problem}", file=file,
+                        line=mark.line + 1 if mark else None) from None
+    finally:
+        loader.dispose()
+
+
+def load_yaml_file(path: str | Path) -> tuple[Any, Lines]:
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SpecError("spec file not found", file=str(path)) from None
+    except IsADirectoryError:
+        raise SpecError("is a directory, not a spec file", file=str(path)) from None
+    except UnicodeDecodeError as e:
+        raise SpecError(f"not UTF-8 text ({e.reason})", file=str(path)) from None
+    return parse_yaml(text, file=str(path))

@@ -1,0 +1,323 @@
+"""raw YAML data → :class:`Spec`, with every error located (key path + line).
+
+Validation runs before any data is touched. It collects every independent problem it
+can (each section is checked even when another failed) and raises them together.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from ..errors import SpecError, SpecErrors, nearest
+from ..registry import Registry
+from .loader import Lines, load_yaml_file
+from .overrides import apply_overrides
+from .schema import MODEL_KEYS, Component, DataSpec, ModelSpec, Spec, TrainSpec
+
+TOP_KEYS = ("name", "seed", "data", "model", "task", "train")
+
+
+class _Ctx:
+    """Collects errors and knows the line of every key path."""
+
+    def __init__(self, lines: Lines, file: str | None, overridden: set[tuple]):
+        self.lines = lines
+        self.file = file
+        self.overridden = overridden
+        self.errors: list[SpecError] = []
+
+    def line(self, path: tuple) -> int | None:
+        if path in self.overridden:
+            return None
+        p = path
+        while p:
+            if p in self.lines:
+                return self.lines[p]
+            p = p[:-1]
+        return None
+
+    def error(self, path: tuple, message: str) -> None:
+        dotted = ".".join(str(p) for p in path) if path else None
+        if path in self.overridden or any(path[:i] in self.overridden for i in range(1, len(path))):
+            message += " (from --set)"
+        self.errors.append(SpecError(message, path=dotted, line=self.line(path), file=self.file))
+
+    def pydantic(self, base: tuple, exc: ValidationError, allowed: list[str] | None = None) -> None:
+        for err in exc.errors():
+            loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith(("function-", "literal["))))
+            # pydantic reports union branches as extra loc parts; keep the user's keys
+            loc = tuple(p for p in loc if p not in ("str", "int", "Truncated", "float", "bool", "none"))
+            path = base + loc
+            kind = err["type"]
+            if kind == "extra_forbidden":
+                key = str(loc[-1]) if loc else "?"
+                choices = allowed if (allowed is not None and len(loc) == 1) else []
+                msg = f"unknown key {key!r}"
+                guess = nearest(key, choices) if choices else None
+                if guess:
+                    msg += f" — did you mean {guess!r}?"
+                if choices:
+                    msg += " allowed: " + ", ".join(sorted(choices))
+                self.error(path, msg)
+            elif kind == "missing":
+                self.error(path, "required key is missing")
+            else:
+                got = err.get("input")
+                shown = repr(got) if not isinstance(got, dict) else "a mapping"
+                self.error(path, f"{err['msg'].rstrip('.').replace('Input should', 'expected')} (got {shown})")
+
+
+def _validate_params(ctx: _Ctx, path: tuple, model: type[BaseModel] | None, values: dict,
+                     owner: str) -> Any:
+    if model is None:
+        if values:
+            ctx.error(path + (next(iter(values)),), f"{owner} takes no parameters")
+        return None
+    try:
+        return model.model_validate(values)
+    except ValidationError as exc:
+        ctx.pydantic(path, exc, allowed=list(model.model_fields))
+        return None
+
+
+def _component(ctx: _Ctx, reg: Registry, kind: str, path: tuple, value: Any,
+               extra: dict | None = None, allow_extra: list[str] = ()) -> Component | None:
+    """Resolve ``name`` or ``{name: ..., **params}`` (params may also come in ``extra``)."""
+    params: dict = dict(extra or {})
+    if isinstance(value, dict):
+        if "name" not in value:
+            ctx.error(path, f"expected a {kind} name, or a mapping with 'name' and its parameters")
+            return None
+        params.update({k: v for k, v in value.items() if k != "name"})
+        name = value["name"]
+        name_path = path + ("name",)
+    else:
+        name, name_path = value, path
+    if not isinstance(name, str):
+        ctx.error(name_path, f"expected a {kind} name (got {name!r})")
+        return None
+    try:
+        entry = reg.entry(kind, name)
+    except LookupError as e:
+        ctx.error(name_path, str(e))
+        return None
+    allowed = list(entry.params.model_fields) if entry.params else []
+    try:
+        p = entry.params.model_validate(params) if entry.params else None
+        if entry.params is None and params:
+            ctx.error(path, f"{kind} {name!r} takes no parameters")
+    except ValidationError as exc:
+        base = path if isinstance(value, dict) else path[:-1]
+        ctx.pydantic(base, exc, allowed=allowed + list(allow_extra))
+        return None
+    return Component(name=name, params=p)
+
+
+def _as_mapping(ctx: _Ctx, path: tuple, value: Any) -> dict | None:
+    if value is None:
+        ctx.error(path, "required section is missing")
+        return None
+    if not isinstance(value, dict):
+        ctx.error(path, f"expected a mapping (got {value!r})")
+        return None
+    return value
+
+
+def validate_spec(raw: Any, *, registry: Registry, lines: Lines | None = None,
+                  file: str | None = None, base_dir: Path | None = None,
+                  overridden: set[tuple] = frozenset()) -> Spec:
+    """Validate plain data into a :class:`Spec`. Raises :class:`SpecErrors` listing all problems."""
+    ctx = _Ctx(lines or {}, file, set(overridden))
+    if not isinstance(raw, dict):
+        raise SpecError("a spec is a YAML mapping with sections name, data, model, task, train",
+                        file=file, line=1)
+    for key in raw:
+        if key not in TOP_KEYS:
+            guess = nearest(key, TOP_KEYS)
+            ctx.error((key,), f"unknown section {key!r}" + (f" — did you mean {guess!r}?" if guess else "")
+                      + " allowed: " + ", ".join(TOP_KEYS))
+
+    # --- data -------------------------------------------------------------------------
+    data_spec = None
+    data = _as_mapping(ctx, ("data",), raw.get("data"))
+    if data is not None:
+        if "dataset" not in data:
+            ctx.error(("data", "dataset"), "required key is missing: which dataset to read "
+                      f"(available: {', '.join(registry.names('dataset'))})")
+        else:
+            rest = {k: v for k, v in data.items() if k != "dataset"}
+            comp = _component(ctx, registry, "dataset", ("data", "dataset"), data["dataset"],
+                              extra=rest)
+            if comp is not None:
+                data_spec = DataSpec(dataset=comp)
+
+    # --- model ------------------------------------------------------------------------
+    model_spec = None
+    model = _as_mapping(ctx, ("model",), raw.get("model"))
+    if model is not None:
+        for key in ("topology", "cell"):
+            if key not in model:
+                ctx.error(("model", key), f"required key is missing (available: "
+                          f"{', '.join(registry.names(key))})")
+        topo = cell = None
+        if "topology" in model:
+            rest = {k: v for k, v in model.items() if k not in MODEL_KEYS and k != "topology"}
+            topo = _component(ctx, registry, "topology", ("model", "topology"),
+                              model["topology"], extra=rest, allow_extra=list(MODEL_KEYS))
+        if "cell" in model:
+            cell = _component(ctx, registry, "cell", ("model", "cell"), model["cell"])
+        generic = {k: model[k] for k in MODEL_KEYS if k in model and k != "cell"}
+        if topo is not None and cell is not None:
+            try:
+                model_spec = ModelSpec(topology=topo, cell=cell, **generic)
+            except ValidationError as exc:
+                ctx.pydantic(("model",), exc)
+        else:  # still report type errors in the generic keys
+            try:
+                ModelSpec.model_validate({**generic, "topology": Component(name="x"),
+                                          "cell": Component(name="x")})
+            except ValidationError as exc:
+                ctx.pydantic(("model",), exc)
+
+    # --- task -------------------------------------------------------------------------
+    task = None
+    if raw.get("task") is None:
+        ctx.error(("task",), f"required key is missing (available: {', '.join(registry.names('task'))})")
+    else:
+        task = _component(ctx, registry, "task", ("task",), raw["task"])
+
+    # --- train ------------------------------------------------------------------------
+    train_spec = None
+    train_raw = raw.get("train", {}) or {}
+    if not isinstance(train_raw, dict):
+        ctx.error(("train",), f"expected a mapping (got {train_raw!r})")
+    else:
+        train_raw = dict(train_raw)
+        comps: dict[str, Any] = {}
+        ok = True
+        for key, kind in (("optimizer", "optimizer"), ("scheduler", "scheduler")):
+            if key in train_raw:
+                value = train_raw.pop(key)
+                if value is None and key == "scheduler":
+                    comps[key] = None
+                    continue
+                c = _component(ctx, registry, kind, ("train", key), value)
+                ok &= c is not None
+                comps[key] = c
+        if "optimizer" not in comps and "optimizer" not in train_raw:
+            comps["optimizer"] = _component(ctx, registry, "optimizer", ("train", "optimizer"), "adam")
+        try:
+            train_spec = TrainSpec.model_validate(train_raw)
+            if ok:
+                train_spec = train_spec.model_copy(update=comps)
+        except ValidationError as exc:
+            ctx.pydantic(("train",), exc, allowed=list(TrainSpec.model_fields))
+
+    # --- name / seed --------------------------------------------------------------------
+    head = {k: raw[k] for k in ("name", "seed") if k in raw}
+    if "name" not in raw and file:
+        head["name"] = Path(file).stem  # a spec file names its run after itself by default
+    try:
+        Spec.model_validate({**head, "data": {"dataset": {"name": "x"}},
+                             "model": {"topology": {"name": "x"}, "cell": {"name": "x"}},
+                             "task": {"name": "x"}})
+    except ValidationError as exc:
+        for err in exc.errors():
+            if err["loc"] and err["loc"][0] in ("name", "seed"):
+                ctx.pydantic((), ValidationError.from_exception_data(exc.title, [err]))
+
+    # --- cross-section checks (only when the parts themselves are valid) -----------------
+    if data_spec is not None and model_spec is not None and task is not None:
+        _check_fit(ctx, registry, data_spec, model_spec, task, train_spec)
+
+    if ctx.errors:
+        raise SpecErrors(ctx.errors)
+    return Spec(name=head["name"] if "name" in head else "run", seed=head.get("seed", 0),
+                data=data_spec, model=model_spec, task=task, train=train_spec,
+                base_dir=base_dir or Path.cwd(), file=file)
+
+
+def _check_fit(ctx: _Ctx, reg: Registry, data: DataSpec, model: ModelSpec, task: Component,
+               train: TrainSpec | None) -> None:
+    """Does the dataset feed this topology, and does the topology give what the task needs?"""
+    ds = reg.get("dataset", data.dataset.name)
+    topo = reg.get("topology", model.topology.name)
+    task_cls = reg.get("task", task.name)
+    provides = _call_or_attr(ds, "provides", data.dataset.params)
+    consumes = getattr(topo, "consumes", None)
+    produces = _call_or_attr(topo, "produces", model.topology.params)
+    outputs = _call_or_attr(task_cls, "outputs", task.params) or ()
+    fitting = sorted(n for n in reg.names("topology")
+                     if _call_or_attr(reg.get("topology", n), "produces", None) in outputs
+                     and getattr(reg.get("topology", n), "consumes", None) == provides)
+    if outputs and produces not in outputs:
+        ctx.error(("model", "topology"),
+                  f"topology {model.topology.name!r} produces {_describe(produces)}, but task "
+                  f"{task.name!r} needs {' or '.join(_describe(o) for o in outputs)}"
+                  + (f" — use {' or '.join(repr(f) for f in fitting)}" if fitting else ""))
+    elif provides and consumes and provides != consumes:
+        ctx.error(("model", "topology"),
+                  f"topology {model.topology.name!r} reads {_describe(consumes)}, but dataset "
+                  f"{data.dataset.name!r} provides {_describe(provides)}"
+                  + (f" — use {' or '.join(repr(f) for f in fitting)}" if fitting else ""))
+    if train is not None and isinstance(train.bptt, object) and train.bptt != "full":
+        if not getattr(topo, "supports_tbptt", False):
+            ctx.error(("train", "bptt"),
+                      f"truncated BPTT needs an aligned many-to-many topology; "
+                      f"{model.topology.name!r} does not carry state across chunks — use bptt: full")
+    if model.bidirectional and not getattr(topo, "allows_bidirectional", True):
+        ctx.error(("model", "bidirectional"),
+                  f"topology {model.topology.name!r} cannot be bidirectional "
+                  "(its outputs must not see the future)")
+
+
+def _call_or_attr(cls: Any, attr: str, params: Any) -> Any:
+    """Class attribute, or a classmethod taking the component's params (may depend on them)."""
+    value = getattr(cls, attr, None)
+    if callable(value):
+        return value(params)
+    return value
+
+
+_DESCRIPTIONS = {
+    "vector": "one vector per example",
+    "sequence": "a sequence per example",
+    "aligned_sequence": "an output at every input step",
+    "pair": "a source and a target sequence",
+}
+
+
+def _describe(kind: str | None) -> str:
+    return _DESCRIPTIONS.get(kind or "", str(kind))
+
+
+def load_spec(source: str | Path | dict, overrides: list[str] | dict | None = None, *,
+              registry: Registry | None = None, base_dir: str | Path | None = None) -> Spec:
+    """Load and validate a spec from a YAML path or a dict; apply ``--set`` style overrides."""
+    from ..plugins import get_registry
+
+    registry = registry or get_registry()
+    if isinstance(source, dict):
+        import copy
+
+        raw, lines, file, base = copy.deepcopy(source), {}, None, Path.cwd()
+        if base_dir is not None:
+            base = Path(base_dir)
+    else:
+        raw, lines = load_yaml_file(source)
+        file = str(source)
+        base = Path(base_dir) if base_dir is not None else Path(source).resolve().parent
+    if raw is None:
+        raise SpecError("the spec is empty", file=file, line=1)
+    if not isinstance(raw, dict):
+        raise SpecError("a spec is a YAML mapping with sections name, data, model, task, train",
+                        file=file, line=1)
+    try:
+        touched = apply_overrides(raw, overrides)
+    except SpecError as e:
+        raise e.located(file=file) from None
+    return validate_spec(raw, registry=registry, lines=lines, file=file, base_dir=base,
+                         overridden=touched)

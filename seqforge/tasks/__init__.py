@@ -1,0 +1,1 @@
+"""Tasks: loss, metrics, a baseline, predictions and artifacts. One file each."""

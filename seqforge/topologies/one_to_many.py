@@ -1,0 +1,65 @@
+"""one_to_many: one vector in, a sequence out (captioning-style generation).
+
+x (B, F) → (B, T, O). ``feed: repeat`` gives the vector to the stack at every step;
+``feed: init_state`` maps it to the initial hidden state of every layer and feeds zeros
+afterwards. T comes from the batch's target (``y`` (B, T, …)), or ``steps`` at inference.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import torch
+from pydantic import Field
+from torch import nn
+
+from .base import SeqModel, Topology, TopologyParams
+
+
+class OneToManyParams(TopologyParams):
+    feed: Literal["repeat", "init_state"] = "repeat"
+    steps: int = Field(50, ge=1, le=100_000, description="output length when there is no target")
+
+
+class OneToManyModel(SeqModel):
+    produces = "sequence"
+
+    def __init__(self, rnn, in_features: int, out_size: int, feed: str, steps: int):
+        super().__init__()
+        self.rnn = rnn
+        self.feed = feed
+        self.steps = steps
+        self.in_features = in_features
+        if feed == "init_state":
+            # one projection per (layer·direction, state tensor): v → h0 (and c0)
+            n = len(rnn.cells) * rnn.num_states
+            self.bridge = nn.Linear(in_features, n * rnn.hidden_size)
+        self.head = nn.Linear(rnn.output_size, out_size)
+
+    def forward(self, batch, state=None):
+        v = batch["x"]  # (B, F)
+        B = v.shape[0]
+        T = batch["y"].shape[1] if "y" in batch else batch.get("steps", self.steps)
+        if self.feed == "repeat":
+            x = v.unsqueeze(1).expand(B, T, v.shape[-1])  # (B, T, F)
+        else:
+            x = v.new_zeros(B, T, 1)  # (B, T, 1): the state carries the information
+            if state is None:
+                H, S = self.rnn.hidden_size, self.rnn.num_states
+                h0 = torch.tanh(self.bridge(v)).view(B, len(self.rnn.cells), S, H)
+                state = [tuple(h0[:, i, s] for s in range(S)) for i in range(len(self.rnn.cells))]
+        h, state = self.rnn(x, state)  # (B, T, D·H)
+        return self.head(h), state  # (B, T, O)
+
+
+class OneToMany(Topology):
+    """Vector in, sequence out."""
+
+    Params = OneToManyParams
+    consumes = "vector"
+    produces = "sequence"
+
+    def build(self, info, out_size):
+        in_size = info.n_features if self.params.feed == "repeat" else 1
+        return OneToManyModel(self.recurrent(in_size), info.n_features, out_size,
+                              self.params.feed, self.params.steps)
