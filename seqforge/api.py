@@ -83,7 +83,7 @@ def dry_run(spec: Spec) -> dict[str, Any]:
         "test_examples": len(built.bundle.test) if built.bundle.test is not None else 0,
         "parameters": sum(p.numel() for p in built.model.parameters()),
         "output_shape": tuple(out.shape),
-        "loss": float(loss),
+        "loss": float(loss.detach()),
     }
 
 

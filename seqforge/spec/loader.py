@@ -17,8 +17,16 @@ from ..errors import SpecError
 Lines = dict[tuple, int]
 
 
+_PLAIN_TAGS = {"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"}
+
+
 def _to_python(node: yaml.Node, loader: yaml.SafeLoader, path: tuple, lines: Lines) -> Any:
     lines.setdefault(path, node.start_mark.line + 1)
+    if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)) and node.tag not in _PLAIN_TAGS:
+        # scalars are checked by SafeLoader itself; collections we walk by hand, so
+        # refuse application tags (!!python/object/apply …) here
+        raise SpecError(f"refused YAML tag {node.tag!r}: specs hold plain data only, never code",
+                        path=_dotted(path) if path else None, line=node.start_mark.line + 1)
     if isinstance(node, yaml.MappingNode):
         loader.flatten_mapping(node)  # resolves YAML merge keys (<<)
         out: dict[str, Any] = {}

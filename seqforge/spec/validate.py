@@ -67,7 +67,8 @@ class _Ctx:
             else:
                 got = err.get("input")
                 shown = repr(got) if not isinstance(got, dict) else "a mapping"
-                self.error(path, f"{err['msg'].rstrip('.').replace('Input should', 'expected')} (got {shown})")
+                msg = err["msg"].rstrip(".").replace("Input should be ", "expected ").replace("Input should ", "expected to ")
+                self.error(path, f"{msg} (got {shown})")
 
 
 def _validate_params(ctx: _Ctx, path: tuple, model: type[BaseModel] | None, values: dict,
