@@ -85,9 +85,12 @@ def _validate_params(ctx: _Ctx, path: tuple, model: type[BaseModel] | None, valu
 
 
 def _component(ctx: _Ctx, reg: Registry, kind: str, path: tuple, value: Any,
-               extra: dict | None = None, allow_extra: list[str] = ()) -> Component | None:
+               extra: dict | None = None, allow_extra: list[str] = (),
+               default_name: str | None = None) -> Component | None:
     """Resolve ``name`` or ``{name: ..., **params}`` (params may also come in ``extra``)."""
     params: dict = dict(extra or {})
+    if isinstance(value, dict) and "name" not in value and default_name:
+        value = {"name": default_name, **value}  # e.g. {lr: 0.01} means adam with lr 0.01
     if isinstance(value, dict):
         if "name" not in value:
             ctx.error(path, f"expected a {kind} name, or a mapping with 'name' and its parameters")
@@ -205,7 +208,8 @@ def validate_spec(raw: Any, *, registry: Registry, lines: Lines | None = None,
                 if value is None and key == "scheduler":
                     comps[key] = None
                     continue
-                c = _component(ctx, registry, kind, ("train", key), value)
+                c = _component(ctx, registry, kind, ("train", key), value,
+                               default_name="adam" if key == "optimizer" else None)
                 ok &= c is not None
                 comps[key] = c
         if "optimizer" not in comps and "optimizer" not in train_raw:
