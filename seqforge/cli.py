@@ -87,12 +87,17 @@ def validate(spec: Annotated[Path, typer.Argument(help="The YAML spec.")],
 
 @app.command()
 def run(spec: Annotated[Path, typer.Argument(help="The YAML spec.")],
+        run_dir: Annotated[Optional[Path], typer.Argument(
+            help="Only with --resume: the run directory to continue (default: the newest run "
+                 "of this spec under --out).", show_default=False)] = None,
         set_: SetOpt = None,
         device: Annotated[Optional[str], typer.Option(help="auto, cpu, cuda or cuda:N")] = None,
         out: Annotated[Path, typer.Option(help="Root folder for run directories.")] = Path("runs"),
-        resume: Annotated[Optional[str], typer.Option(
-            "--resume", help="Continue a run: its directory, or 'last' for the newest run of this spec.",
-            show_default=False)] = None,
+        # a flag plus an optional positional RUN_DIR gives `run SPEC --resume [RUN_DIR]`
+        # (typer has no option with an optional value)
+        resume: Annotated[bool, typer.Option(
+            "--resume", help="Continue from the last checkpoint: seqforge run SPEC --resume "
+                             "[RUN_DIR]. Without RUN_DIR: the newest run of SPEC under --out.")] = False,
         quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
         nproc: Annotated[Optional[int], typer.Option(
             help="Data-parallel processes on this machine (torch.distributed).")] = None):
@@ -105,18 +110,40 @@ def run(spec: Annotated[Path, typer.Argument(help="The YAML spec.")],
         from .api import train
         from .engine.loop import Interrupted
 
+        if run_dir is not None and not resume:
+            from .errors import RunDirError
+
+            raise RunDirError(f"unexpected argument {str(run_dir)!r}: a run directory is only "
+                              "given with --resume (seqforge run SPEC --resume RUN_DIR)")
         s = _load(spec, set_)
-        res = True if resume == "last" else resume
+        res: Path | bool | None = None
+        if resume:  # 'last' kept for older scripts: the newest run, like a bare --resume
+            res = True if run_dir is None or (str(run_dir) == "last" and not run_dir.exists()) else run_dir
         try:
             r = train(s, out=out, device=device, quiet=quiet, resume=res)
         except Interrupted as intr:
-            where = intr.checkpoint.parent.parent if intr.checkpoint else None
-            _err(f"{intr}. Checkpoint written"
-                 + (f": {intr.checkpoint}. Resume with: seqforge run {spec} --resume {where}" if where else ""))
-            raise typer.Exit(intr.exit_code)
+            _interrupted(intr, spec, set_)
+        except KeyboardInterrupt:  # a second Ctrl-C, or one before training began
+            typer.echo("interrupted: stopped at once; no new checkpoint was written", err=True)
+            raise typer.Exit(130)
         _print_summary(r)
     except SeqforgeError as e:
         _fail(e)
+
+
+def _interrupted(intr, spec: Path, overrides) -> None:
+    """Say where the checkpoint is and the exact command that continues the run."""
+    import shlex
+
+    if intr.checkpoint is None:
+        typer.echo(f"{intr}: no run directory, nothing saved", err=True)
+    else:
+        run_dir = intr.checkpoint.parent.parent
+        sets = "".join(f" --set {shlex.quote(o)}" for o in overrides or [])
+        typer.echo(f"{intr}: checkpoint written to {intr.checkpoint}\n"
+                   f"resume with: seqforge run {shlex.quote(str(spec))}{sets} --resume "
+                   f"{shlex.quote(str(run_dir))}", err=True)
+    raise typer.Exit(intr.exit_code)
 
 
 def _print_summary(r) -> None:
@@ -242,6 +269,25 @@ def evaluate(run_dir: RunArg,
             b = res["baseline"].get(k.removeprefix(f"{split}_"))
             t.add_row(k.removeprefix(f"{split}_"), f"{v:.4g}", f"{b:.4g}" if isinstance(b, (int, float)) else "—")
         Console().print(t)
+    except SeqforgeError as e:
+        _fail(e)
+
+
+@app.command()
+def export(run_dir: RunArg,
+           format: Annotated[str, typer.Option("--format", "-f", help="torch-export or onnx")] = "torch-export",
+           out: Annotated[Optional[Path], typer.Option(help="Folder to write (default: RUN/export).")] = None):
+    """Export a trained model to a portable format for serving without seqforge."""
+    try:
+        from .api import load_run
+        from .export import FORMATS, ExportError, export_run
+        from .errors import unknown_name_message
+
+        if format not in FORMATS:  # before loading anything
+            raise ExportError(unknown_name_message("export format", format, FORMATS))
+        r = load_run(run_dir)
+        res = export_run(r, out or Path(run_dir) / "export", format)
+        typer.echo(f"exported to {res['path']} (inputs and transforms described in {res['meta']})")
     except SeqforgeError as e:
         _fail(e)
 
