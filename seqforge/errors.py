@@ -119,6 +119,14 @@ class DataError(SeqforgeError):
             where += ": "
         super().__init__(where + message)
 
+    def in_spec(self, file: str | None, path: str, line: int | None) -> "DataError":
+        """The same problem, prefixed with the spec key that pointed at the data."""
+        loc = path + (f" (line {line})" if line is not None else "")
+        prefix = f"{file}: {loc}: " if file else f"{loc}: "
+        err = DataError(prefix + str(self))
+        err.source, err.line, err.path = self.source, self.line, path
+        return err
+
 
 class RunDirError(SeqforgeError):
     """A run directory that is missing, incomplete or incompatible."""

@@ -54,15 +54,18 @@ class TimeseriesCSV(DatasetSource):
 
     def load(self) -> DataBundle:
         p = self.params
-        series = self._series()
+        series = _at("data.source", self._series)
         inputs = p.inputs or p.target
-        in_idx = resolve_columns(inputs, series.columns, series.source)
-        tgt_idx = resolve_columns(p.target, series.columns, series.source)
+        in_idx = _at("data.inputs" if p.inputs else "data.target",
+                     resolve_columns, inputs, series.columns, series.source)
+        tgt_idx = _at("data.target", resolve_columns, p.target, series.columns, series.source)
         n = len(series)
         need = p.window + p.horizon
         if n < need + 2:
-            raise DataError(f"window {p.window} + horizon {p.horizon} needs at least {need} rows "
+            err = DataError(f"window {p.window} + horizon {p.horizon} needs at least {need} rows "
                             f"but the series has {n} — lower data.window", source=series.source)
+            err.path = "data.window"
+            raise err
         parts = split_by_fraction(n, p.val, p.test, source=series.source)
         scaler = make_scaler(p.scaler).fit(series.values[parts[0]])
         scaled = scaler.transform(series.values).astype(np.float32)  # (N, C)
@@ -91,10 +94,10 @@ class TimeseriesCSV(DatasetSource):
         first = max(sl.start, W)
         last = sl.stop - Hz  # inclusive
         if last < first:
-            raise DataError(
+            raise _with_path("data.window", DataError(
                 f"the {part} part of {series.source} ({sl.stop - sl.start} rows) is too short for "
                 f"window {W} + horizon {Hz} — lower data.window or data.horizon, or give it a "
-                f"larger fraction", source=series.source)
+                f"larger fraction", source=series.source))
         t = np.arange(first, last + 1)  # (M,)
         spans = sliding_window_view(scaled, W + Hz, axis=0)  # (N-W-Hz+1, C, W+Hz)
         s = spans[t - W]  # (M, C, W+Hz)
@@ -131,6 +134,19 @@ class TimeseriesCSV(DatasetSource):
                 item["after"] = str(series.dates[i + W - 1])
             items.append(item)
         return items
+
+
+def _with_path(path: str, err: DataError) -> DataError:
+    err.path = err.path or path
+    return err
+
+
+def _at(path: str, fn, *args):
+    """Call fn; a DataError it raises is tagged with the spec key that caused it."""
+    try:
+        return fn(*args)
+    except DataError as err:
+        raise _with_path(path, err) from None
 
 
 __all__ = ["TimeseriesCSV", "TimeseriesParams", "SCALERS"]

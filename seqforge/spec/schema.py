@@ -114,6 +114,11 @@ class Spec(Strict):
     base_dir: Path = Field(default_factory=Path.cwd, exclude=True)
     #: where the spec came from, for messages
     file: str | None = Field(None, exclude=True)
+    #: YAML line of every key path, so later (data) errors can point into the spec
+    lines: dict = Field(default_factory=dict, exclude=True)
+
+    def line_of(self, *path: str) -> int | None:
+        return self.lines.get(tuple(path))
 
     def resolved(self) -> dict[str, Any]:
         """The spec as plain data with every default filled in (``spec.resolved.yaml``)."""

@@ -242,7 +242,8 @@ def validate_spec(raw: Any, *, registry: Registry, lines: Lines | None = None,
         raise SpecErrors(ctx.errors)
     return Spec(name=head["name"] if "name" in head else "run", seed=head.get("seed", 0),
                 data=data_spec, model=model_spec, task=task, train=train_spec,
-                base_dir=base_dir or Path.cwd(), file=file)
+                base_dir=base_dir or Path.cwd(), file=file,
+                lines={k: v for k, v in ctx.lines.items() if k not in ctx.overridden})
 
 
 def _check_fit(ctx: _Ctx, reg: Registry, data: DataSpec, model: ModelSpec, task: Component,
