@@ -1,0 +1,448 @@
+"""Sequence classification: metrics, majority baseline, datasets, padding, errors, end to end."""
+
+from __future__ import annotations
+
+import csv
+import random
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from seqforge.api import build, load_run, load_spec, train
+from seqforge.cli import app
+from seqforge.data.base import DataBundle, DataInfo, TensorItems
+from seqforge.data.classification import Digits, DigitsParams, TextCSV, TextCSVParams, split_indices
+from seqforge.data.vocab import UNK_ID
+from seqforge.errors import DataError, SpecError
+from seqforge.tasks.classify import (Classify, ClassifyMetrics, ClassifyParams, accuracy_from,
+                                     confusion_matrix, macro_f1_from, scores)
+
+runner = CliRunner()
+
+# ----------------------------------------------------------------------------- helpers
+
+POS = ["good", "great", "lovely", "superb", "fine"]
+NEG = ["bad", "awful", "poor", "dull", "sad"]
+FILLER = ["the", "a", "movie", "was", "and", "plot", "it", "very", "really", "acting", "story",
+          "of", "with", "film", "this", "scenes", "music"]
+
+
+def write_csv(path: Path, rows: list[dict], fields: list[str] | None = None) -> Path:
+    fields = fields or list(rows[0])
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.DictWriter(fh, fieldnames=fields)
+        w.writeheader()
+        w.writerows(rows)
+    return path
+
+
+def review_rows(n: int, seed: int = 0) -> list[dict]:
+    """Toy reviews of varying length (3–16 words): filler plus one or two sentiment words
+    at random places, so the label depends on *which* words occur, not where."""
+    rng = random.Random(seed)
+    rows = []
+    for i in range(n):
+        label = "pos" if i % 3 else "neg"  # 2:1, so the majority class is not trivial
+        words = [rng.choice(FILLER) for _ in range(rng.randint(2, 14))]
+        for _ in range(rng.randint(1, 2)):
+            words.insert(rng.randrange(len(words) + 1), rng.choice(POS if label == "pos" else NEG))
+        rows.append({"review": " ".join(words).capitalize() + ".", "sentiment": label})
+    return rows
+
+
+def text_spec(csv_path: Path, **over) -> dict:
+    data = {"dataset": "text_csv", "source": csv_path.name, "text_column": "review",
+            "label_column": "sentiment", "level": "word", "val": 0.15, "test": 0.25}
+    data.update(over.pop("data", {}))
+    model = {"topology": "many_to_one", "cell": "gru", "embedding": 16, "hidden_size": 24}
+    model.update(over.pop("model", {}))
+    train_ = {"epochs": 12, "batch_size": 16, "optimizer": {"name": "adam", "lr": 1.0e-2},
+              "device": "cpu"}
+    train_.update(over.pop("train", {}))
+    spec = {"name": "tiny_reviews", "seed": 0, "data": data, "model": model,
+            "task": "classify", "train": train_}
+    spec.update(over)
+    return spec
+
+
+def load(spec: dict, base: Path):
+    return load_spec(spec, base_dir=base)
+
+
+def tiny_bundle(train_y, test_y, k: int) -> DataBundle:
+    def items(y):
+        return TensorItems(x=torch.zeros(len(y), 3, 1), y=torch.tensor(y, dtype=torch.long))
+
+    info = DataInfo(input="sequence", n_features=1, n_classes=k,
+                    class_names=[f"c{i}" for i in range(k)])
+    return DataBundle(items(train_y), None, items(test_y), info)
+
+
+# ----------------------------------------------------------------------------- metrics
+
+
+def test_metrics_match_hand_computation():
+    y_true = [0, 0, 1, 1, 2, 2, 2]
+    y_pred = [0, 1, 1, 1, 2, 0, 2]
+    cm = confusion_matrix(y_true, y_pred, 3)
+    assert cm.tolist() == [[1, 1, 0], [0, 2, 0], [1, 0, 2]]
+    assert accuracy_from(cm) == pytest.approx(5 / 7)
+    # F1 = 2TP / (2TP + FP + FN): class 0: 2/4, class 1: 4/5, class 2: 4/5
+    assert macro_f1_from(cm) == pytest.approx((0.5 + 0.8 + 0.8) / 3)
+    # a class absent from both truth and predictions is not averaged in
+    assert scores(y_true, y_pred, 5)["macro_f1"] == pytest.approx((0.5 + 0.8 + 0.8) / 3)
+    # a class predicted but never true scores 0 and *is* averaged in
+    assert scores([0, 0], [0, 1], 2)["macro_f1"] == pytest.approx((2 / 3 + 0) / 2)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(2, 6).flatmap(lambda k: st.tuples(
+    st.just(k), st.lists(st.tuples(st.integers(0, k - 1), st.integers(0, k - 1)),
+                         min_size=1, max_size=60))))
+def test_metrics_agree_with_sklearn(case):
+    skm = pytest.importorskip("sklearn.metrics")
+    k, pairs = case
+    y_true, y_pred = (np.array(v) for v in zip(*pairs))
+    got = scores(y_true, y_pred, k)
+    assert got["accuracy"] == pytest.approx(skm.accuracy_score(y_true, y_pred))
+    assert got["macro_f1"] == pytest.approx(
+        skm.f1_score(y_true, y_pred, average="macro", zero_division=0))
+
+
+def test_metrics_accumulate_over_batches():
+    rng = np.random.default_rng(0)
+    logits = torch.tensor(rng.normal(size=(50, 4)), dtype=torch.float32)
+    y = torch.tensor(rng.integers(0, 4, size=50))
+    m = ClassifyMetrics(4)
+    for s in (slice(0, 7), slice(7, 31), slice(31, 50)):
+        m.update(logits[s], {"y": y[s]})
+    assert m.compute() == pytest.approx(scores(y.numpy(), logits.argmax(1).numpy(), 4))
+
+
+def test_majority_baseline_is_train_majority_scored_on_split():
+    bundle = tiny_bundle(train_y=[2, 2, 2, 0, 1], test_y=[0, 2, 2, 1], k=3)
+    task = Classify(None, bundle)
+    assert task.majority_class() == 2
+    base = task.baseline("test")
+    assert base["accuracy"] == pytest.approx(2 / 4)
+    # predicting 2 everywhere: F1 of class 2 = 2·2/(2·2+2+0) = 2/3; classes 0, 1 score 0
+    assert base["macro_f1"] == pytest.approx((0 + 0 + 2 / 3) / 3)
+    assert task.baseline("val") == {}  # no val split
+    # ties go to the lowest class index, so the baseline is deterministic
+    assert Classify(None, tiny_bundle([1, 0, 1, 0], [0], 2)).majority_class() == 0
+
+
+def test_balanced_class_weights_in_loss():
+    bundle = tiny_bundle(train_y=[0, 0, 0, 1], test_y=[0], k=2)
+    task = Classify(ClassifyParams(class_weights="balanced"), bundle)
+    out = torch.tensor([[2.0, -1.0], [0.5, 0.3], [-1.0, 1.0]])
+    y = torch.tensor([0, 1, 1])
+    w = torch.tensor([4 / (2 * 3), 4 / (2 * 1)])  # N / (K · n_c)
+    assert task.loss(out, {"y": y}) == pytest.approx(float(F.cross_entropy(out, y, weight=w)))
+    plain = Classify(None, bundle)
+    assert plain.loss(out, {"y": y}) == pytest.approx(float(F.cross_entropy(out, y)))
+
+
+def test_predict_rows_have_label_and_probability():
+    bundle = tiny_bundle([0, 1], [0], 2)
+    task = Classify(None, bundle)
+
+    def model(batch):
+        return torch.tensor([[0.0, 2.0], [3.0, 0.0]]), None
+
+    rows = task.predict(model, {"x": torch.zeros(2, 1, 1), "y": torch.tensor([1, 1]),
+                                "text": ["a", "b"]})
+    assert [r["label"] for r in rows] == ["c1", "c0"]
+    assert rows[0]["probability"] == pytest.approx(float(torch.softmax(torch.tensor([0.0, 2.0]), 0)[1]),
+                                                   abs=1e-6)
+    assert rows[1] == {"text": "b", "true_label": "c1", "label": "c0",
+                       "probability": pytest.approx(0.952574, abs=1e-6)}
+
+
+def test_classify_needs_class_labels():
+    info = DataInfo(input="sequence", n_features=1, n_targets=1)
+    bundle = DataBundle(TensorItems(x=torch.zeros(2, 3, 1), y=torch.zeros(2)), None, None, info)
+    with pytest.raises(SpecError, match="two or more class labels"):
+        Classify(None, bundle)
+
+
+# ----------------------------------------------------------------------------- splits
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.integers(0, 4), min_size=12, max_size=120), st.integers(0, 2**31 - 1),
+       st.booleans())
+def test_split_indices_partition(labels, seed, stratified):
+    y = np.array(labels)
+    try:
+        tr, va, te = split_indices(y, 0.1, 0.2, seed=seed, stratified=stratified)
+    except DataError:
+        return  # too few examples for a fraction: reported, not silently empty
+    together = np.concatenate([tr, va, te])
+    assert sorted(together.tolist()) == list(range(len(y)))  # disjoint and complete
+    if stratified:
+        assert set(y[tr].tolist()) == set(y.tolist())  # every class is trained on
+    again = split_indices(y, 0.1, 0.2, seed=seed, stratified=stratified)
+    assert all(np.array_equal(a, b) for a, b in zip((tr, va, te), again))
+
+
+def test_stratified_split_keeps_class_mix():
+    y = np.array([0] * 80 + [1] * 20)
+    tr, va, te = split_indices(y, 0.1, 0.2, seed=3)
+    assert (y[te] == 1).sum() == 4 and (y[va] == 1).sum() == 2
+    other = split_indices(y, 0.1, 0.2, seed=4)
+    assert not np.array_equal(te, other[2])  # the seed matters
+
+
+def test_split_fraction_below_one_example_is_an_error():
+    with pytest.raises(DataError, match="test fraction 0.01 of 10 examples"):
+        split_indices(np.arange(10) % 2, 0.0, 0.01, seed=0, stratified=False, source="x.csv")
+
+
+# ----------------------------------------------------------------------------- text_csv
+
+
+def test_text_csv_tokens_vocab_and_lengths(tmp_path):
+    write_csv(tmp_path / "r.csv", review_rows(60))
+    p = TextCSVParams(source="r.csv", text_column="review", label_column="sentiment",
+                      max_len=5, min_freq=1)
+    src = TextCSV(p, base_dir=tmp_path, seed=0)
+    b = src.load()
+    assert b.info.class_names == ["neg", "pos"] and b.info.n_classes == 2
+    assert len(b.train) + len(b.val) + len(b.test) == 60
+    # truncated to max_len; lower-cased words
+    assert all(len(x) <= 5 for x in b.train.columns["x"])
+    assert src.tokens("Great FILM, really.") == ["great", "film", ",", "really", "."]
+    # the vocabulary comes from the training split only
+    train_tokens = {t for text in b.train.columns["text"] for t in src.tokens(text)}
+    assert set(b.info.vocab.itos[4:]) == train_tokens
+    for text, x in zip(b.test.columns["text"], b.test.columns["x"]):
+        for tok, i in zip(src.tokens(text), x.tolist()):
+            assert (i == UNK_ID) == (tok not in train_tokens)
+    # untruncated texts vary in length: the collate pads them and records the lengths
+    full = TextCSV(p.model_copy(update={"max_len": None}), base_dir=tmp_path, seed=0).load()
+    items = [full.train[i] for i in range(8)]
+    batch = full.collate(items)
+    assert len({len(it["x"]) for it in items}) > 1
+    assert batch["x"].shape == (8, int(batch["lengths"].max()))
+    assert batch["lengths"].tolist() == [len(it["x"]) for it in items]
+    assert batch["text"] == [it["text"] for it in items]
+
+
+def test_text_csv_char_level_and_numeric_label_order(tmp_path):
+    rows = [{"text": t, "label": lab} for t, lab in
+            [("ab", "10"), ("ba", "2"), ("abc", "10"), ("cab", "2"), ("b", "10"), ("a", "2")]]
+    write_csv(tmp_path / "c.csv", rows)
+    src = TextCSV(TextCSVParams(source="c.csv", level="char", val=0, test=0), base_dir=tmp_path)
+    b = src.load()
+    assert b.info.class_names == ["2", "10"]  # numeric labels sort as numbers
+    assert sorted(b.info.vocab.itos[4:]) == ["a", "b", "c"]
+
+
+@pytest.mark.parametrize("content, match", [
+    ("review,stars\nnice,5\nbad,1\n", "no column 'sentiment'"),
+    ("text,sentiment\nnice,pos\nbad,neg\n", "no column 'review'"),
+    ("", "empty"),
+    ("review,sentiment\n", "no data rows"),
+    ("review,sentiment\nnice,pos\nok,pos\n", "at least two classes"),
+    ("review,sentiment\nnice,pos\n,neg\n", "line 3"),
+])
+def test_text_csv_bad_files_name_the_file(tmp_path, content, match):
+    (tmp_path / "bad.csv").write_text(content, encoding="utf-8")
+    p = TextCSVParams(source="bad.csv", text_column="review", label_column="sentiment")
+    with pytest.raises(DataError, match=match) as info:
+        TextCSV(p, base_dir=tmp_path).load()
+    assert "bad.csv" in str(info.value)
+
+
+def test_text_csv_missing_file_and_bad_fractions(tmp_path):
+    with pytest.raises(DataError, match="file not found") as info:
+        TextCSV(TextCSVParams(source="nope.csv"), base_dir=tmp_path).load()
+    assert "nope.csv" in str(info.value)
+    with pytest.raises(ValueError, match="leaves nothing to train on"):
+        TextCSVParams(source="x.csv", val=0.5, test=0.5)
+
+
+def test_read_inputs_for_prediction(tmp_path):
+    write_csv(tmp_path / "r.csv", review_rows(60))
+    src = TextCSV(TextCSVParams(source="r.csv", text_column="review", label_column="sentiment"),
+                  base_dir=tmp_path)
+    bundle = src.load()
+    # no label column: just texts
+    f = write_csv(tmp_path / "new.csv", [{"review": "A great movie"}, {"review": "zzz qqq"}])
+    items = src.read_inputs(f, bundle)
+    assert [it["text"] for it in items] == ["A great movie", "zzz qqq"]
+    assert items[1]["x"].tolist() == [UNK_ID, UNK_ID] and "y" not in items[0]
+    # with known labels they come along as targets
+    f = write_csv(tmp_path / "lab.csv", [{"review": "bad", "sentiment": "neg"}])
+    assert int(src.read_inputs(f, bundle)[0]["y"]) == bundle.info.class_names.index("neg")
+    # an unknown label names itself, the known ones, the file and the line
+    f = write_csv(tmp_path / "unk.csv", [{"review": "bad", "sentiment": "neg"},
+                                         {"review": "meh", "sentiment": "neutral"}])
+    with pytest.raises(DataError, match=r"label 'neutral'.*known labels: 'neg', 'pos'") as info:
+        src.read_inputs(f, bundle)
+    assert "unk.csv (line 3)" in str(info.value)
+    # no text column
+    f = write_csv(tmp_path / "nt.csv", [{"body": "bad"}])
+    with pytest.raises(DataError, match="no column 'review'"):
+        src.read_inputs(f, bundle)
+    (tmp_path / "empty.csv").write_text("")
+    with pytest.raises(DataError, match="empty") as info:
+        src.read_inputs(tmp_path / "empty.csv", bundle)
+    assert "empty.csv" in str(info.value)
+
+
+# ----------------------------------------------------------------------------- padding
+
+
+@pytest.mark.parametrize("pooling, bidirectional, cell", [
+    ("last", False, "gru"), ("last", True, "lstm"), ("mean", True, "gru"), ("max", False, "rnn")])
+def test_predictions_do_not_depend_on_padding(tmp_path, pooling, bidirectional, cell):
+    write_csv(tmp_path / "r.csv", review_rows(60))
+    spec = load(text_spec(tmp_path / "r.csv", model={"pooling": pooling, "cell": cell,
+                                                     "bidirectional": bidirectional}), tmp_path)
+    built = build(spec)
+    model = built.model.eval()
+    src = built.bundle.source_obj
+    texts = ["good", "the plot was awful", "a very very long film with really dull scenes and "
+             "music of the story and the acting and this plot"]
+    items = [{"x": torch.tensor(built.bundle.info.vocab.encode(src.tokens(t)))} for t in texts]
+    with torch.no_grad():
+        alone = [model(built.bundle.collate([it]))[0] for it in items]  # no padding at all
+        together, _ = model(built.bundle.collate(items))  # short texts padded to the longest
+        reordered, _ = model(built.bundle.collate(items[::-1]))
+    for i in range(3):
+        torch.testing.assert_close(together[i], alone[i][0], atol=1e-5, rtol=1e-5)
+        torch.testing.assert_close(reordered[2 - i], alone[i][0], atol=1e-5, rtol=1e-5)
+
+
+# ----------------------------------------------------------------------------- digits
+
+
+def test_digits_dataset_splits_and_info():
+    b = Digits(DigitsParams(), seed=0).load()
+    assert b.info.class_names == [str(d) for d in range(10)] and b.info.n_features == 8
+    assert b.train[0]["x"].shape == (8, 8) and b.train[0]["y"].dtype == torch.long
+    n = len(b.train) + len(b.val) + len(b.test)
+    assert n == 1797 and abs(len(b.test) - 0.2 * n) <= 10
+    assert set(b.test.columns["y"].tolist()) == set(range(10))
+    shuffled = Digits(DigitsParams(split="shuffle", val=0, test=0.3), seed=1).load()
+    assert shuffled.val is None and abs(len(shuffled.test) - 539) <= 1
+
+
+def test_digits_read_inputs(tmp_path):
+    from sklearn.datasets import load_digits
+
+    d = load_digits()
+    src = Digits(DigitsParams(), seed=0)
+    bundle = src.load()
+    rows = [{**{f"p{i}": int(v) for i, v in enumerate(d.data[k])}, "label": str(d.target[k])}
+            for k in range(3)]
+    items = src.read_inputs(write_csv(tmp_path / "img.csv", rows), bundle)
+    assert torch.allclose(items[1]["x"], torch.tensor(d.images[1] / 16.0, dtype=torch.float32))
+    assert [int(it["y"]) for it in items] == d.target[:3].tolist()
+    with pytest.raises(DataError, match="expected 64 pixel columns.*found 63"):
+        src.read_inputs(write_csv(tmp_path / "short.csv",
+                                  [{f"p{i}": 0 for i in range(63)}]), bundle)
+    with pytest.raises(DataError, match=r"label '11'"):
+        src.read_inputs(write_csv(tmp_path / "l.csv", [{**rows[0], "label": "11"}]), bundle)
+    with pytest.raises(DataError, match=r"must lie in 0..16") as info:
+        src.read_inputs(write_csv(tmp_path / "big.csv", [{**rows[0], "p5": 255}]), bundle)
+    assert "big.csv (line 2)" in str(info.value)
+
+
+# ----------------------------------------------------------------------------- end to end
+
+
+@pytest.mark.slow
+def test_digits_gru_beats_majority_by_far(tmp_path):
+    spec = load_spec({
+        "name": "digits_small", "seed": 0,
+        "data": {"dataset": "digits", "val": 0.1, "test": 0.2},
+        "model": {"topology": "many_to_one", "cell": "gru", "hidden_size": 32},
+        "task": "classify",
+        "train": {"epochs": 6, "batch_size": 32, "optimizer": {"name": "adam", "lr": 5.0e-3},
+                  "device": "cpu"},
+    }, base_dir=tmp_path)
+    run = train(spec, out=tmp_path, quiet=True)
+    test, base = run.summary["test"], run.summary["baseline"]
+    assert base["name"] == "majority class" and base["accuracy"] < 0.15
+    assert test["test_accuracy"] > 0.8
+    assert test["test_accuracy"] > base["accuracy"] + 0.6
+    assert test["test_macro_f1"] > base["macro_f1"] + 0.6
+    assert run.summary["beats_baseline"] == {"accuracy": True, "macro_f1": True}
+    cm = np.loadtxt(run.dir / "confusion_matrix.csv", delimiter=",", skiprows=1,
+                    usecols=range(1, 11))
+    assert cm.shape == (10, 10) and cm.sum() == len(run.bundle.test)
+    assert np.trace(cm) / cm.sum() == pytest.approx(test["test_accuracy"])
+    assert (run.dir / "confusion_matrix.png").stat().st_size > 0
+
+
+@pytest.mark.slow
+def test_text_csv_end_to_end_and_cli_predict(tmp_path):
+    write_csv(tmp_path / "reviews.csv", review_rows(240))
+    run = train(load(text_spec(tmp_path / "reviews.csv"), tmp_path), out=tmp_path / "runs",
+                quiet=True)
+    test, base = run.summary["test"], run.summary["baseline"]
+    assert base["accuracy"] == pytest.approx(2 / 3, abs=0.03)  # "pos" is the 2:1 majority
+    assert test["test_accuracy"] > 0.9 and test["test_accuracy"] > base["accuracy"] + 0.2
+    assert test["test_macro_f1"] > 0.85
+    for name in ("confusion_matrix.png", "confusion_matrix.csv", "predictions.csv"):
+        assert (run.dir / name).exists(), name
+
+    # seqforge predict: texts in (any length, a label column optional), labels out
+    new = write_csv(tmp_path / "new.csv", [
+        {"review": "What a superb and lovely film.", "sentiment": "pos"},
+        {"review": "Awful.", "sentiment": "neg"},
+        {"review": "the acting was poor and the plot was very dull", "sentiment": "neg"}])
+    out = tmp_path / "pred.csv"
+    res = runner.invoke(app, ["predict", str(run.dir), "--input", str(new), "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    with out.open(encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [r["label"] for r in rows] == ["pos", "neg", "neg"]
+    assert all(0.5 < float(r["probability"]) <= 1.0 for r in rows)
+    assert rows[1]["text"] == "Awful." and rows[1]["true_label"] == "neg"
+    # the loaded run predicts what the trained one did
+    loaded = load_run(run.dir)
+    assert [r["label"] for r in loaded.predict(loaded.bundle.test)] == \
+        [r["label"] for r in run.predict(run.bundle.test)]
+
+    # bad input: an unknown label, a file without the text column, an empty file → exit 2
+    bad = write_csv(tmp_path / "bad.csv", [{"review": "ok", "sentiment": "mixed"}])
+    res = runner.invoke(app, ["predict", str(run.dir), "--input", str(bad)])
+    assert res.exit_code == 2 and "mixed" in res.output and "bad.csv" in res.output
+    assert "Traceback" not in res.output
+    nocol = write_csv(tmp_path / "nocol.csv", [{"body": "ok"}])
+    res = runner.invoke(app, ["predict", str(run.dir), "--input", str(nocol)])
+    assert res.exit_code == 2 and "no column 'review'" in res.output
+    (tmp_path / "empty.csv").write_text("")
+    res = runner.invoke(app, ["predict", str(run.dir), "--input", str(tmp_path / "empty.csv")])
+    assert res.exit_code == 2 and "empty.csv" in res.output
+
+
+def test_cli_run_with_bad_csv_exits_2(tmp_path):
+    (tmp_path / "r.csv").write_text("text,stars\nnice,5\nbad,1\n", encoding="utf-8")
+    import yaml
+
+    spec = text_spec(tmp_path / "r.csv")
+    (tmp_path / "s.yaml").write_text(yaml.safe_dump(spec), encoding="utf-8")
+    res = runner.invoke(app, ["run", str(tmp_path / "s.yaml"), "--out", str(tmp_path / "runs"),
+                              "--quiet"])
+    assert res.exit_code == 2, res.output
+    assert "r.csv" in res.output and "no column 'review'" in res.output
+    assert "Traceback" not in res.output
+
+
+def test_shipped_specs_validate():
+    root = Path(__file__).resolve().parents[1] / "specs"
+    for name in ("digits_gru.yaml", "text_sentiment.yaml"):
+        res = runner.invoke(app, ["validate", str(root / name)])
+        assert res.exit_code == 0, res.output
+        assert "trial batch ok" in res.output
