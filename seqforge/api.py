@@ -242,6 +242,7 @@ def _prepare_run_dir(spec: Spec, out, resume) -> tuple[RunDir | None, Path | Non
             raise RunDirError(f"{rd.path}: not a resumable run directory (needs spec.resolved.yaml "
                               "and checkpoints/last.pt)")
         _check_resume_compatible(spec, rd)
+        rd.remove_stale_temps()  # half-written files of a killed process: never published
         rd.write_spec(spec.resolved())  # a changed epoch count is allowed and recorded
         return rd, last
     if out is None:

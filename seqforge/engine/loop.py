@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..errors import SeqforgeError
+from ..errors import RunDirError, SeqforgeError
 from ..recurrent import detach_state
 from .callbacks import Callback
 from .checkpoint import load_checkpoint, save_checkpoint
@@ -296,21 +296,42 @@ class Trainer:
             "scaler": self.scaler.state_dict() if self.scaler else None,
             "loop": asdict(self.state),
             "rng": _rng_state(),
+            # the shuffle generator twice: where it is now (the next epoch's order) and
+            # where this epoch began (to replay this epoch's order on a mid-epoch resume)
+            "generator": self.generator.get_state(),
             "epoch_generator": self._epoch_gen_state,
             "carry": self._carry,
             "spec": self.spec.resolved(),
             "transforms": self.bundle.transforms,
+            "data_fingerprint": self.bundle.fingerprint,
         }
 
     def save(self, name: str) -> Path | None:
         if self.run_dir is None:
             return None
+        bad = [n for n, p in self.model.named_parameters() if not torch.isfinite(p).all()]
+        if bad:  # never let a NaN model overwrite the last good checkpoint
+            last = self.run_dir.checkpoints / "last.pt"
+            raise TrainingDiverged(
+                f"training diverged: the weights are no longer finite ({', '.join(bad[:3])}"
+                f"{' …' if len(bad) > 3 else ''}) after step {self.state.step}; {name} was not "
+                "written" + (f", the last good checkpoint is kept: {last}" if last.exists() else "")
+                + ". Try a lower train.optimizer.lr or train.clip_grad_norm: 1.0.")
         path = self.run_dir.checkpoints / name
         save_checkpoint(path, self.checkpoint_payload())
         return path
 
     def restore(self, path: Path) -> None:
         ck = load_checkpoint(path, map_location=self.device)
+        if ck.get("format") != CHECKPOINT_FORMAT:
+            raise RunDirError(f"{path}: not a {CHECKPOINT_FORMAT} checkpoint "
+                              f"(format {ck.get('format')!r})")
+        saved, now = ck.get("data_fingerprint"), self.bundle.fingerprint
+        if saved and now and saved != now:
+            raise RunDirError(
+                f"{path}: cannot resume — the data changed since the run started "
+                f"(fingerprint {saved} then, {now} now: {self.bundle.source}). "
+                "Start a new run for new data.")
         self.model.load_state_dict(ck["model"])
         self.optimizer.load_state_dict(ck["optimizer"])
         if self.scheduler is not None and ck.get("scheduler") is not None:
@@ -318,6 +339,8 @@ class Trainer:
         if self.scaler is not None and ck.get("scaler") is not None:
             self.scaler.load_state_dict(ck["scaler"])
         self.state = LoopState(**ck["loop"])
+        if ck.get("generator") is not None:
+            self.generator.set_state(ck["generator"])
         self._epoch_gen_state = ck.get("epoch_generator")
         self._carry = ck.get("carry")
         _set_rng_state(ck["rng"])

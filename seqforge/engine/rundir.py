@@ -19,6 +19,7 @@ from typing import Any
 
 import yaml
 
+from ..errors import RunDirError
 from .checkpoint import atomic_write_text
 
 
@@ -30,6 +31,13 @@ def _json_safe(v: Any) -> Any:
     if isinstance(v, (list, tuple)):
         return [_json_safe(x) for x in v]
     return v
+
+
+def _stamp_order(path: Path) -> tuple[str, int]:
+    """``20250101-120000-10`` after ``…-9``: the timestamp, then the same-second counter."""
+    date, _, rest = path.name.partition("-")
+    time_, _, n = rest.partition("-")
+    return (f"{date}-{time_}", int(n) if n.isdigit() else 1)
 
 
 class RunDir:
@@ -55,8 +63,21 @@ class RunDir:
         base = Path(root) / name
         if not base.is_dir():
             return None
-        runs = sorted(p for p in base.iterdir() if (p / "spec.resolved.yaml").exists())
+        runs = sorted((p for p in base.iterdir() if (p / "spec.resolved.yaml").exists()),
+                      key=_stamp_order)
         return cls(runs[-1]) if runs else None
+
+    def remove_stale_temps(self) -> list[Path]:
+        """Delete temporary files a killed process left mid-write (``.last.pt.*.tmp``).
+
+        They are never read — the rename that would have published them did not happen —
+        so removing them only frees disk space.
+        """
+        stale = [p for d in (self.path, self.checkpoints) if d.is_dir()
+                 for p in d.glob(".*.tmp")]
+        for p in stale:
+            p.unlink(missing_ok=True)
+        return stale
 
     # -- writers -----------------------------------------------------------------------
     def write_spec(self, resolved: dict[str, Any]) -> None:
@@ -78,7 +99,14 @@ class RunDir:
 
     # -- readers -----------------------------------------------------------------------
     def read_spec(self) -> dict[str, Any]:
-        return yaml.safe_load((self.path / "spec.resolved.yaml").read_text())
+        path = self.path / "spec.resolved.yaml"
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))  # plain data only
+        except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+            raise RunDirError(f"{path}: unreadable ({type(exc).__name__})") from None
+        if not isinstance(data, dict):
+            raise RunDirError(f"{path}: not a resolved spec")
+        return data
 
     def read_json(self, name: str) -> dict[str, Any]:
         return json.loads((self.path / name).read_text())
@@ -87,7 +115,16 @@ class RunDir:
         p = self.path / "metrics.jsonl"
         if not p.exists():
             return []
-        return [json.loads(line) for line in p.read_text().splitlines() if line.strip()]
+        rows = []
+        lines = [line for line in p.read_text().splitlines() if line.strip()]
+        for i, line in enumerate(lines):
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError:
+                if i == len(lines) - 1:  # a line torn by kill -9 mid-append: not a row yet
+                    break
+                raise RunDirError(f"{p} (line {i + 1}): not a metrics row") from None
+        return rows
 
 
 def environment_record(*, device, seed: int, data_fingerprint: str, data_source: str,
