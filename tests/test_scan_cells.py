@@ -1,0 +1,427 @@
+"""The parallel-scan cells (minGRU, minLSTM) and their scans.
+
+* every scan (log space whole/chunked, linear forward/reverse) == the sequential
+  reference, in values and gradients, float64, T from 1 to 300;
+* float32 stability: long sequences and saturated gates give no inf/NaN, and the
+  linear / chunked-log scans stay accurate where the unchunked log scan drifts;
+* each cell's ``forward_sequence`` (both scans) == the step loop, with and without
+  ``lengths``, in values and in gradients w.r.t. inputs, initial state and parameters;
+* gradcheck in float64; init policies, forget bias, registry, torch-free builtin module.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pydantic
+import pytest
+import torch
+import torch.nn.functional as F
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from torch import nn
+from torch.func import functional_call
+
+from seqforge.cells.base import step_loop
+from seqforge.cells.min_gru import MinGRUCell
+from seqforge.cells.min_lstm import MinLSTMCell
+from seqforge.cells.scan import (g, linear_scan, log_g, log_scan, parallel_scan_log,
+                                 sequential_scan)
+
+DT = torch.float64
+TOL = dict(rtol=1e-9, atol=1e-11)
+CELLS = [MinGRUCell, MinLSTMCell]
+SCANS = ["linear", "log"]
+lengths_T = st.integers(1, 40)  # T = 300 is a test of its own below
+seeds = st.integers(0, 2**31 - 1)
+
+
+def coeffs(B, T, H, gen, scale=2.0):
+    """log a (≤ 0, a ∈ (0, 1)) and log b (b > 0) from random pre-activations."""
+    k = torch.randn(B, T, H, dtype=DT, generator=gen) * scale
+    v = torch.randn(B, T, H, dtype=DT, generator=gen) * scale
+    return -F.softplus(k), log_g(v) - F.softplus(-k)
+
+
+def grads(out, inputs, w):
+    return torch.autograd.grad((out * w).sum(), inputs, allow_unused=True)
+
+
+# -- scans == sequential reference ---------------------------------------------------------
+
+@settings(max_examples=30, deadline=None)
+@given(B=st.integers(1, 3), T=lengths_T, H=st.integers(1, 4),
+       chunk=st.sampled_from([None, 1, 3, 7, 64]), zero_h0=st.booleans(),
+       h0_3d=st.booleans(), seed=seeds)
+def test_parallel_scan_log_matches_sequential(B, T, H, chunk, zero_h0, h0_3d, seed):
+    gen = torch.Generator().manual_seed(seed)
+    log_a, log_b = (t.requires_grad_() for t in coeffs(B, T, H, gen))
+    if zero_h0:  # the usual initial state: log 0 = −inf must not poison the gradients
+        log_h0 = torch.full((B, 1, H), -torch.inf, dtype=DT)
+    else:
+        log_h0 = torch.randn(B, 1, H, dtype=DT, generator=gen)
+    log_h0 = (log_h0 if h0_3d else log_h0.squeeze(1)).requires_grad_()
+    w = torch.randn(B, T, H, dtype=DT, generator=gen)
+
+    h = parallel_scan_log(log_a, log_b, log_h0, chunk_size=chunk)
+    ref = sequential_scan(log_a.exp(), log_b.exp(), log_h0.exp())
+    assert h.shape == (B, T, H)
+    torch.testing.assert_close(h, ref, **TOL)
+    for got, exp in zip(grads(h, [log_a, log_b, log_h0], w), grads(ref, [log_a, log_b, log_h0], w)):
+        assert torch.isfinite(got).all()
+        torch.testing.assert_close(got, exp, **TOL)
+
+
+@settings(max_examples=30, deadline=None)
+@given(B=st.integers(1, 3), T=lengths_T, H=st.integers(1, 4), reverse=st.booleans(), seed=seeds)
+def test_linear_scan_matches_sequential(B, T, H, reverse, seed):
+    gen = torch.Generator().manual_seed(seed)
+    a = torch.rand(B, T, H, dtype=DT, generator=gen).requires_grad_()
+    b = torch.randn(B, T, H, dtype=DT, generator=gen).requires_grad_()  # any sign
+    h0 = torch.randn(B, H, dtype=DT, generator=gen).requires_grad_()
+    w = torch.randn(B, T, H, dtype=DT, generator=gen)
+    h = linear_scan(a, b, h0, reverse=reverse)
+    if reverse:
+        ref = sequential_scan(a.flip(1), b.flip(1), h0).flip(1)
+    else:
+        ref = sequential_scan(a, b, h0)
+    torch.testing.assert_close(h, ref, **TOL)
+    for got, exp in zip(grads(h, [a, b, h0], w), grads(ref, [a, b, h0], w)):
+        torch.testing.assert_close(got, exp, **TOL)
+
+
+@pytest.mark.parametrize("chunk", [None, 64])
+def test_long_sequence_scans_match_sequential(chunk):
+    """T = 300 (float64): log space (whole and chunked) and linear == the reference,
+    values and gradients, with gates from every regime (|pre-activations| up to ~15)."""
+    gen = torch.Generator().manual_seed(1)
+    B, T, H = 2, 300, 3
+    log_a, log_b = (t.requires_grad_() for t in coeffs(B, T, H, gen, scale=5.0))
+    h0 = torch.rand(B, H, dtype=DT, generator=gen).requires_grad_()
+    w = torch.randn(B, T, H, dtype=DT, generator=gen)
+    ref = sequential_scan(log_a.exp(), log_b.exp(), h0)
+    ref_grads = grads(ref, [log_a, log_b, h0], w)
+    for h in (log_scan(log_a, log_b, h0, chunk_size=chunk), linear_scan(log_a.exp(), log_b.exp(), h0)):
+        torch.testing.assert_close(h, ref, **TOL)
+        for got, exp in zip(grads(h, [log_a, log_b, h0], w), ref_grads):
+            torch.testing.assert_close(got, exp, **TOL)
+
+
+def test_scans_accept_empty_and_3d_h0():
+    a = torch.rand(2, 0, 3, dtype=DT)
+    assert linear_scan(a, a, torch.zeros(2, 3, dtype=DT)).shape == (2, 0, 3)
+    assert sequential_scan(a, a, torch.zeros(2, 3, dtype=DT)).shape == (2, 0, 3)
+    a = torch.rand(2, 4, 3, dtype=DT)
+    torch.testing.assert_close(linear_scan(a, a, torch.ones(2, 1, 3, dtype=DT)),
+                               sequential_scan(a, a, torch.ones(2, 3, dtype=DT)), **TOL)
+    with pytest.raises(ValueError, match="h0"):
+        linear_scan(a, a, torch.ones(2, 2, 3, dtype=DT))
+    # no h0: zero initial state
+    torch.testing.assert_close(parallel_scan_log(a.log(), a.log()),
+                               sequential_scan(a, a, torch.zeros(2, 3, dtype=DT)), **TOL)
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+def test_linear_scan_gradcheck_and_double_backward(reverse):
+    gen = torch.Generator().manual_seed(0)
+    a = torch.rand(2, 4, 3, dtype=DT, generator=gen).requires_grad_()
+    b = torch.randn(2, 4, 3, dtype=DT, generator=gen).requires_grad_()
+    h0 = torch.randn(2, 3, dtype=DT, generator=gen).requires_grad_()
+    fn = lambda a, b, h0: linear_scan(a, b, h0, reverse=reverse)  # noqa: E731
+    assert torch.autograd.gradcheck(fn, (a, b, h0))
+    assert torch.autograd.gradgradcheck(fn, (a, b, h0))
+
+
+@pytest.mark.parametrize("chunk", [None, 2])
+def test_parallel_scan_log_gradcheck(chunk):
+    gen = torch.Generator().manual_seed(0)
+    log_a, log_b = (t.requires_grad_() for t in coeffs(2, 5, 3, gen))
+    log_h0 = torch.randn(2, 1, 3, dtype=DT, generator=gen).requires_grad_()
+    assert torch.autograd.gradcheck(
+        lambda la, lb, lh: parallel_scan_log(la, lb, lh, chunk_size=chunk), (log_a, log_b, log_h0))
+
+
+# -- float32 stability ----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("scale", [1.0, 10.0])
+def test_float32_long_sequence_stability(scale):
+    """T = 1024 in float32 against a float64 reference: linear and chunked log stay at
+    float32 accuracy; the whole-sequence log scan drifts (|a*|·ε) but stays finite."""
+    gen = torch.Generator().manual_seed(0)
+    T = 1024
+    k = torch.randn(2, T, 8, dtype=DT, generator=gen) * scale + scale  # saturating gates
+    v = torch.randn(2, T, 8, dtype=DT, generator=gen) * scale
+    log_a, log_b = -F.softplus(k), log_g(v) - F.softplus(-k)
+    h0 = torch.rand(2, 8, dtype=DT, generator=gen)
+    with torch.no_grad():
+        ref = sequential_scan(log_a.exp(), log_b.exp(), h0)
+        la, lb, h = log_a.float(), log_b.float(), h0.float()
+        results = {
+            "linear": linear_scan(la.exp(), lb.exp(), h),
+            "log/64": log_scan(la, lb, h, chunk_size=64),
+            "log": log_scan(la, lb, h),
+        }
+    assert float(log_a.sum(1).min()) < -1000  # the regime where the whole-sequence scan drifts
+    rel = {name: float(((r.double() - ref).abs() / ref.abs()).max()) for name, r in results.items()}
+    assert all(torch.isfinite(r).all() for r in results.values())
+    assert rel["linear"] < 1e-5, rel
+    assert rel["log/64"] < 2e-4, rel
+    assert rel["log"] < 1e-1, rel
+
+
+@pytest.mark.parametrize("cls", CELLS)
+@pytest.mark.parametrize("scan", SCANS)
+def test_saturated_gates_stay_finite(cls, scan):
+    """Pre-activations of ±200 (both minLSTM gates underflow to 0 in float32) and long T:
+    no inf/NaN in the step, the sequence path or the gradients."""
+    H = 3
+    cell = cls(2, H, cls.Params(scan=scan))
+    with torch.no_grad():
+        cell.weight_ih.zero_()
+        cell.bias_ih.copy_(torch.tensor([-200.0, 200.0, -200.0] * cell.num_gates)[: cell.num_gates * H])
+    x = torch.randn(2, 300, 2, requires_grad=True)
+    state = cell.initial_state(2)
+    y, (h,) = cell.forward_sequence(x, state)
+    y_s, (h_s,) = step_loop(cell, x, state)
+    assert torch.isfinite(y).all() and torch.isfinite(y_s).all()
+    # log a = −200 per step: within a 64-step chunk |a*| reaches 1.3e4, so the log scan
+    # keeps ~|a*|·ε ≈ 1e-3 relative accuracy in float32; the linear scan is exact to rounding
+    rtol = 1e-5 if scan == "linear" else 2e-3
+    torch.testing.assert_close(y, y_s, rtol=rtol, atol=1e-6)
+    y.sum().backward()
+    assert torch.isfinite(x.grad).all()
+    assert all(torch.isfinite(p.grad).all() for p in cell.parameters())
+
+
+# -- g ---------------------------------------------------------------------------------------------
+
+def test_g_and_log_g():
+    x = torch.linspace(-30, 30, 2001, dtype=DT)
+    two_branch = torch.where(x >= 0, x + 0.5, torch.sigmoid(x))
+    torch.testing.assert_close(g(x), two_branch, rtol=0, atol=0)
+    torch.testing.assert_close(log_g(x), two_branch.log(), **TOL)
+    assert (g(x) > 0).all()
+    far = torch.tensor([-1e4, -200.0, 1e4])
+    assert torch.isfinite(log_g(far)).all() and torch.isfinite(log_g(far.double())).all()
+    # the same derivative from both forms, at 0 too (left derivative σ'(0) = 1/4)
+    x = torch.tensor([-2.0, 0.0, 3.0], dtype=DT, requires_grad=True)
+    (d_g,) = torch.autograd.grad(g(x).sum(), x)
+    (d_log,) = torch.autograd.grad(log_g(x).exp().sum(), x)
+    torch.testing.assert_close(d_g, d_log, **TOL)
+    assert float(d_g[1]) == 0.25 and float(d_g[2]) == 1.0
+
+
+# -- cells: fast path == step loop ------------------------------------------------------------------
+
+def _loss_and_grads(fn, cell, x, state, lengths, wy, ws):
+    x = x.clone().requires_grad_(True)
+    state = tuple(s.clone().requires_grad_(True) for s in state)
+    y, final = fn(cell, x, state, lengths)
+    loss = (y * wy).sum() + sum((f * w).sum() for f, w in zip(final, ws))
+    grads_ = torch.autograd.grad(loss, [x, *state, *cell.parameters()])
+    return y.detach(), tuple(f.detach() for f in final), grads_
+
+
+def _fast(cell, x, state, lengths):
+    return cell.forward_sequence(x, state, lengths)
+
+
+@pytest.mark.parametrize("cls", CELLS)
+@pytest.mark.parametrize("scan", SCANS)
+@settings(max_examples=20, deadline=None)
+@given(B=st.integers(1, 4), T=st.integers(1, 9), I=st.integers(1, 4), H=st.integers(1, 4),
+       chunk=st.integers(0, 4), bias=st.booleans(), use_lengths=st.booleans(),
+       positive_state=st.booleans(), data=st.data(), seed=seeds)
+def test_fast_path_matches_step_loop(cls, scan, B, T, I, H, chunk, bias, use_lengths,  # noqa: E741
+                                     positive_state, data, seed):
+    torch.manual_seed(seed)
+    cell = cls(I, H, cls.Params(scan=scan, chunk_size=chunk, bias=bias)).to(DT)
+    assert cell.has_fast_path
+    gen = torch.Generator().manual_seed(seed)
+    x = torch.randn(B, T, I, dtype=DT, generator=gen) * 2
+    h0 = torch.randn(B, H, dtype=DT, generator=gen)  # any sign: a carried-over state
+    state = (h0.abs() if positive_state else h0,)
+    lengths = None
+    if use_lengths:
+        lengths = torch.tensor(data.draw(st.lists(st.integers(0, T + 2), min_size=B, max_size=B)))
+    wy = torch.randn(B, T, H, dtype=DT, generator=gen)
+    ws = [torch.randn(B, H, dtype=DT, generator=gen)]
+
+    y_f, s_f, g_f = _loss_and_grads(_fast, cell, x, state, lengths, wy, ws)
+    y_s, s_s, g_s = _loss_and_grads(step_loop, cell, x, state, lengths, wy, ws)
+
+    assert y_f.shape == (B, T, H) and len(s_f) == 1 and s_f[0].shape == (B, H)
+    torch.testing.assert_close(y_f, y_s, **TOL)
+    torch.testing.assert_close(s_f[0], s_s[0], **TOL)
+    names = ["x", "state[0]", *(n for n, _ in cell.named_parameters())]
+    for name, a, b in zip(names, g_f, g_s):
+        torch.testing.assert_close(a, b, **TOL, msg=lambda m, n=name: f"grad {n}: {m}")
+    if lengths is not None:
+        for b, L in enumerate(lengths.tolist()):
+            assert torch.count_nonzero(y_f[b, L:]) == 0  # exactly zero past the length
+            assert torch.count_nonzero(g_f[0][b, L:]) == 0  # padding gets no gradient
+
+
+@pytest.mark.parametrize("cls", CELLS)
+@pytest.mark.parametrize("scan", SCANS)
+def test_edge_lengths(cls, scan):
+    """Length 0 keeps the state and emits zeros; lengths > T mean T; T == 0; list lengths."""
+    torch.manual_seed(0)
+    cell = cls(3, 4, cls.Params(scan=scan)).to(DT)
+    x = torch.randn(4, 5, 3, dtype=DT)
+    state = (torch.randn(4, 4, dtype=DT),)
+    for lengths in (torch.tensor([0, 5, 2, 0]), torch.tensor([9, 3, 5, 1]), [5, 0, 1, 4],
+                    torch.tensor([5, 5, 5, 5]), torch.tensor([0, 0, 0, 0])):
+        y_f, s_f = cell.forward_sequence(x, state, lengths)
+        y_s, s_s = step_loop(cell, x, state, torch.as_tensor(lengths))
+        torch.testing.assert_close(y_f, y_s, **TOL)
+        torch.testing.assert_close(s_f[0], s_s[0], **TOL)
+    y, s = cell.forward_sequence(x[:, :0], state)
+    assert y.shape == (4, 0, 4) and torch.equal(s[0], state[0])
+
+
+@pytest.mark.parametrize("cls", CELLS)
+@pytest.mark.parametrize("scan", SCANS)
+def test_float32_eval_zero_state(cls, scan):
+    cell = cls(3, 8, cls.Params(scan=scan)).eval()
+    x = torch.randn(2, 200, 3)
+    state = cell.initial_state(2)
+    assert len(state) == 1 and state[0].shape == (2, 8) and not state[0].any()
+    with torch.no_grad():
+        for lengths in (None, torch.tensor([200, 37])):
+            y_f, s_f = cell.forward_sequence(x, state, lengths)
+            y_s, s_s = step_loop(cell, x, state, lengths)
+            torch.testing.assert_close(y_f, y_s, rtol=1e-5, atol=1e-6)
+            torch.testing.assert_close(s_f[0], s_s[0], rtol=1e-5, atol=1e-6)
+    assert (y_f[0] > 0).all()  # zero state, g > 0: h stays positive
+
+
+def test_auto_scan_is_linear_on_cpu():
+    x = torch.zeros(1, 2, 3)
+    assert MinGRUCell(3, 4).scan_method(x) == "linear"
+    assert MinGRUCell(3, 4, MinGRUCell.Params(scan="log")).scan_method(x) == "log"
+    assert MinLSTMCell(3, 4, MinLSTMCell.Params(scan="linear")).scan_method(x.to("meta")) == "linear"
+    assert MinLSTMCell(3, 4).scan_method(x.to("meta")) == "log"  # non-CPU: the paper's scan
+
+
+# -- gradcheck ---------------------------------------------------------------------------------------
+
+class _Sequence(nn.Module):
+    def __init__(self, cell):
+        super().__init__()
+        self.cell = cell
+
+    def forward(self, x, state, lengths):
+        return self.cell.forward_sequence(x, state, lengths)
+
+
+@pytest.mark.parametrize("cls", CELLS)
+@pytest.mark.parametrize("path", ["step", "linear", "log", "log_chunked", "linear_lengths",
+                                  "log_lengths"])
+def test_gradcheck(cls, path):
+    torch.manual_seed(0)
+    B, T, I, H = 2, 3, 2, 3  # noqa: E741
+    scan = "log" if path.startswith("log") else "linear"
+    cell = cls(I, H, cls.Params(scan=scan, chunk_size=2 if path == "log_chunked" else 0)).to(DT)
+    names = [n for n, _ in cell.named_parameters()]
+    params = tuple(p.detach().clone().requires_grad_(True) for p in cell.parameters())
+    x = torch.randn(B, T, I, dtype=DT, requires_grad=True)
+    h0 = torch.randn(B, H, dtype=DT, requires_grad=True)
+    lengths = torch.tensor([3, 1]) if path.endswith("lengths") else None
+    module = cell if path == "step" else _Sequence(cell)
+    prefix = "" if path == "step" else "cell."
+
+    def fn(x, h0, *ps):
+        args = (x[:, 0], (h0,)) if path == "step" else (x, (h0,), lengths)
+        y, s = functional_call(module, {prefix + n: p for n, p in zip(names, ps)}, args)
+        return y, *s
+
+    assert torch.autograd.gradcheck(fn, (x, h0, *params))
+
+
+# -- parameters, init, Params --------------------------------------------------------------------------
+
+def test_layout_and_metadata():
+    assert (MinGRUCell.num_gates, MinGRUCell.num_states, MinGRUCell.forget_gate) == (2, 1, None)
+    assert (MinLSTMCell.num_gates, MinLSTMCell.num_states, MinLSTMCell.forget_gate) == (3, 1, 0)
+    for cls in CELLS:
+        cell = cls(5, 4)
+        G = cls.num_gates
+        shapes = {n: tuple(p.shape) for n, p in cell.named_parameters()}
+        assert shapes == {"weight_ih": (G * 4, 5), "bias_ih": (G * 4,)}  # no weight_hh
+        assert {n for n, _ in cls(5, 4, cls.Params(bias=False)).named_parameters()} == {"weight_ih"}
+        assert cell.has_fast_path and "scan='auto'" in repr(cell)
+
+
+def test_min_gru_step_equations():
+    torch.manual_seed(0)
+    cell = MinGRUCell(3, 4).to(DT)
+    x, h = torch.randn(2, 3, dtype=DT), torch.randn(2, 4, dtype=DT)
+    k, v = F.linear(x, cell.weight_ih, cell.bias_ih).chunk(2, dim=1)
+    z = torch.sigmoid(k)
+    expected = (1 - z) * h + z * torch.where(v >= 0, v + 0.5, torch.sigmoid(v))
+    y, (h_new,) = cell(x, (h,))
+    torch.testing.assert_close(y, expected, **TOL)
+    assert y is h_new
+
+
+def test_min_lstm_step_equations():
+    torch.manual_seed(0)
+    cell = MinLSTMCell(3, 4).to(DT)
+    x, h = torch.randn(2, 3, dtype=DT), torch.randn(2, 4, dtype=DT)
+    kf, ki, v = F.linear(x, cell.weight_ih, cell.bias_ih).chunk(3, dim=1)
+    f, i = torch.sigmoid(kf), torch.sigmoid(ki)
+    expected = f / (f + i) * h + i / (f + i) * torch.where(v >= 0, v + 0.5, torch.sigmoid(v))
+    y, (h_new,) = cell(x, (h,))
+    torch.testing.assert_close(y, expected, **TOL)
+
+
+@pytest.mark.parametrize("cls", CELLS)
+@pytest.mark.parametrize("init", ["default", "xavier", "orthogonal"])
+def test_init_policies(cls, init):
+    H, I = 5, 3  # noqa: E741
+    cell = cls(I, H).to(DT)
+    cell.reset_parameters(init, forget_bias=1.0)
+    w = cell.weight_ih.detach()
+    if init == "default":
+        assert w.abs().max() <= 1 / H ** 0.5 and w.std() > 0
+    elif init == "orthogonal":  # (G·H, I), G·H ≥ I: orthonormal columns
+        torch.testing.assert_close(w.T @ w, torch.eye(I, dtype=DT), atol=1e-6, rtol=0)
+    bias = cell.bias_ih.detach()
+    if cls.forget_gate is None:  # minGRU: no forget gate, forget_bias does nothing
+        if init != "default":
+            assert torch.count_nonzero(bias) == 0
+    else:
+        torch.testing.assert_close(bias[:H], torch.ones(H, dtype=DT))
+        if init != "default":
+            assert torch.count_nonzero(bias[H:]) == 0
+    with pytest.raises(ValueError):
+        cell.reset_parameters("orthogonl")
+
+
+def test_params_validation():
+    for cls in CELLS:
+        assert cls.Params().scan == "auto" and cls.Params().chunk_size == 64
+        with pytest.raises(pydantic.ValidationError):
+            cls.Params.model_validate({"scan": "cuda"})
+        with pytest.raises(pydantic.ValidationError):
+            cls.Params.model_validate({"chunk_size": -1})
+        with pytest.raises(pydantic.ValidationError):
+            cls.Params.model_validate({"hidden": 3})
+
+
+# -- registry ----------------------------------------------------------------------------------------------
+
+def test_registered():
+    from seqforge.plugins import get_registry
+    cells = get_registry().entries["cell"]
+    assert cells["min_gru"].component is MinGRUCell
+    assert cells["min_lstm"].component is MinLSTMCell
+    assert cells["min_gru"].origin == cells["min_lstm"].origin == "builtin"
+
+
+def test_builtin_module_is_torch_free():
+    code = ("import sys, seqforge.builtins.scan_cells\n"
+            "assert 'torch' not in sys.modules, 'importing builtins.scan_cells imported torch'")
+    subprocess.run([sys.executable, "-c", code], check=True)
