@@ -68,7 +68,14 @@ class TimeseriesCSV(DatasetSource):
             raise err
         parts = split_by_fraction(n, p.val, p.test, source=series.source)
         scaler = make_scaler(p.scaler).fit(series.values[parts[0]])
-        scaled = scaler.transform(series.values).astype(np.float32)  # (N, C)
+        with np.errstate(over="ignore", invalid="ignore"):  # reported below, by column
+            scaled = scaler.transform(series.values).astype(np.float32)  # (N, C)
+        bad = ~np.isfinite(scaled).all(axis=0)  # (C,)
+        if bad.any():  # e.g. 1e308 in a file: finite as float64, not after scaling/float32
+            cols = ", ".join(repr(c) for c, b in zip(series.columns, bad) if b)
+            raise DataError(f"column(s) {cols}: values too large to train on (not finite "
+                            f"in float32 with scaler: {p.scaler}) — rescale the data",
+                            source=series.source)
         splits = {}
         for name, sl in zip(("train", "val", "test"), parts):
             if sl.stop <= sl.start:

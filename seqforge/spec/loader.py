@@ -19,6 +19,58 @@ Lines = dict[tuple, int]
 
 _PLAIN_TAGS = {"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"}
 
+#: what a spec may expand to. Real specs hold a few hundred values; an alias bomb
+#: ("billion laughs": aliases repeating aliases, or merge keys merging merges) expands a
+#: few lines into billions, and a self-referencing alias never ends.
+MAX_VALUES = 100_000
+MAX_DEPTH = 100
+
+
+class _SpecLoader(yaml.SafeLoader):
+    """SafeLoader that stops at :data:`MAX_DEPTH` flow levels (``[[[…``): PyYAML's scanner
+    does work proportional to the flow depth for every token, so a few kilobytes of
+    brackets would otherwise take minutes to refuse."""
+
+    def fetch_flow_collection_start(self, TokenClass):
+        if self.flow_level >= MAX_DEPTH:
+            raise SpecError(f"nested more than {MAX_DEPTH} levels deep: not a spec",
+                            line=self.get_mark().line + 1)
+        super().fetch_flow_collection_start(TokenClass)
+
+
+def _check_expansion(root: yaml.Node) -> None:
+    """Refuse a node graph that is cyclic, too deep, or expands past :data:`MAX_VALUES`.
+
+    Sizes are memoised per node, so this costs one visit per *distinct* node — it runs
+    before anything (merge-key flattening included) expands the aliases.
+    """
+    sizes: dict[int, int] = {}
+    active: set[int] = set()
+
+    def size(node: yaml.Node, depth: int) -> int:
+        key = id(node)
+        if key in sizes:
+            return sizes[key]
+        line = node.start_mark.line + 1
+        if key in active:
+            raise SpecError("a YAML alias refers to itself: a spec is finite plain data", line=line)
+        if depth > MAX_DEPTH:
+            raise SpecError(f"nested more than {MAX_DEPTH} levels deep: not a spec", line=line)
+        active.add(key)
+        n = 1
+        if isinstance(node, yaml.MappingNode):
+            n += sum(size(k, depth + 1) + size(v, depth + 1) for k, v in node.value)
+        elif isinstance(node, yaml.SequenceNode):
+            n += sum(size(v, depth + 1) for v in node.value)
+        active.discard(key)
+        if n > MAX_VALUES:
+            raise SpecError(f"the YAML expands to more than {MAX_VALUES:,} values (aliases "
+                            "repeating aliases?): refused, a spec is small plain data", line=line)
+        sizes[key] = n
+        return n
+
+    size(root, 0)
+
 
 def _to_python(node: yaml.Node, loader: yaml.SafeLoader, path: tuple, lines: Lines) -> Any:
     lines.setdefault(path, node.start_mark.line + 1)
@@ -53,15 +105,23 @@ def _dotted(path: tuple) -> str:
 
 def parse_yaml(text: str, file: str | None = None) -> tuple[Any, Lines]:
     """Parse YAML text safely → (data, lines). Errors carry the file and line."""
-    loader = yaml.SafeLoader(text)
+    try:
+        loader = _SpecLoader(text)
+    except yaml.reader.ReaderError as e:  # the reader checks every character up front
+        raise SpecError(f"not valid YAML: character {e.character:#06x} is not allowed in YAML "
+                        "text", file=file, line=text.count("\n", 0, e.position) + 1) from None
     lines: Lines = {}
     try:
         node = loader.get_single_node()
         if node is None:
             return None, lines
+        _check_expansion(node)
         return _to_python(node, loader, (), lines), lines
     except SpecError as e:
         raise e.located(file=file) from None
+    except RecursionError:  # the YAML parser itself recurses once per nesting level
+        raise SpecError(f"nested too deeply: not a spec (at most {MAX_DEPTH} levels)",
+                        file=file) from None
     except yaml.constructor.ConstructorError as e:
         mark = e.problem_mark
         tag = f" ({e.problem})" if e.problem else ""

@@ -6,6 +6,7 @@ can (each section is checked even when another failed) and raises them together.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -130,6 +131,23 @@ def _as_mapping(ctx: _Ctx, path: tuple, value: Any) -> dict | None:
     return value
 
 
+def _non_string_key(node: Any, path: tuple) -> tuple | None:
+    """The path of the first mapping key that is not a string, or None."""
+    if isinstance(node, dict):
+        for k, v in node.items():
+            if not isinstance(k, str):
+                return path + (k,)
+            found = _non_string_key(v, path + (k,))
+            if found is not None:
+                return found
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            found = _non_string_key(v, path + (i,))
+            if found is not None:
+                return found
+    return None
+
+
 def validate_spec(raw: Any, *, registry: Registry, lines: Lines | None = None,
                   file: str | None = None, base_dir: Path | None = None,
                   overridden: set[tuple] = frozenset()) -> Spec:
@@ -138,6 +156,10 @@ def validate_spec(raw: Any, *, registry: Registry, lines: Lines | None = None,
     if not isinstance(raw, dict):
         raise SpecError("a spec is a YAML mapping with sections name, data, model, task, train",
                         file=file, line=1)
+    bad_key = _non_string_key(raw, ())
+    if bad_key is not None:  # YAML keys arrive as strings; a dict from code may hold others
+        raise SpecError(f"keys must be strings (got {bad_key[-1]!r})",
+                        path=".".join(str(p) for p in bad_key), file=file)
     for key in raw:
         if key not in TOP_KEYS:
             guess = nearest(key, TOP_KEYS)
@@ -312,6 +334,9 @@ def load_spec(source: str | Path | dict, overrides: list[str] | dict | None = No
         raw, lines, file, base = copy.deepcopy(source), {}, None, Path.cwd()
         if base_dir is not None:
             base = Path(base_dir)
+    elif not isinstance(source, (str, os.PathLike)):  # e.g. yaml.safe_load() of a non-mapping
+        raise SpecError("a spec is a YAML file path or a mapping with sections name, data, "
+                        f"model, task, train (got {type(source).__name__})")
     else:
         raw, lines = load_yaml_file(source)
         file = str(source)
