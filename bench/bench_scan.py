@@ -110,6 +110,13 @@ def time_training(models: dict[str, nn.Module], x: torch.Tensor, warmup: int,
     return {name: statistics.median(ts) for name, ts in times.items()}
 
 
+def _load() -> float:
+    try:
+        return float(Path("/proc/loadavg").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 0.0
+
+
 def load_average() -> str:
     try:
         return " ".join(Path("/proc/loadavg").read_text().split()[:3])
@@ -145,6 +152,11 @@ def main(argv: list[str] | None = None) -> None:
     print(f"B={B}, I={I}, H={H}, float32; training step = forward + backward; "
           f"median of {iters} after {warmup} warm-up; {cpu_count()} CPUs, "
           f"load average before: {load_average()}")
+    busy = _load() > (cpu_count() or 1)
+    if busy:
+        print("WARNING: the machine is busy (load average above the CPU count): absolute "
+              "times are inflated; the ratios (timed round-robin) suffer less, but 2-thread "
+              "runs suffer most (OpenMP threads wait for descheduled peers).")
     rows = []
     for n in threads:
         torch.set_num_threads(n)

@@ -425,3 +425,22 @@ def test_builtin_module_is_torch_free():
     code = ("import sys, seqforge.builtins.scan_cells\n"
             "assert 'torch' not in sys.modules, 'importing builtins.scan_cells imported torch'")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+@pytest.mark.parametrize("cls", CELLS)
+def test_in_recurrent_stack(cls):
+    """Two bidirectional layers with padding: the scan fast path == the step loop."""
+    from seqforge.recurrent import Recurrent
+
+    torch.manual_seed(0)
+    rnn = Recurrent(cls, 3, 4, num_layers=2, bidirectional=True, init="xavier",
+                    forget_bias=1.0).to(DT)
+    x = torch.randn(3, 6, 3, dtype=DT)
+    lengths = torch.tensor([6, 2, 4])
+    y_f, s_f = rnn(x, lengths=lengths)
+    rnn.use_fast_path = False
+    y_s, s_s = rnn(x, lengths=lengths)
+    assert y_f.shape == (3, 6, 8)
+    torch.testing.assert_close(y_f, y_s, **TOL)
+    for a, b in zip(s_f, s_s):
+        torch.testing.assert_close(a[0], b[0], **TOL)

@@ -27,7 +27,7 @@ class MinGRUCell(ScanCell):
     need it (any h0 works in both, see :func:`seqforge.cells.scan.log_scan`).
 
     Log space (the ``log`` scan): log a = log σ(−k) = −softplus(k), log b = log σ(k) +
-    log g(v) = −softplus(−k) + log_g(v), with k, v the z and h̃ pre-activations.
+    log g(v), with k, v the z and h̃ pre-activations.
     State: ``(h,)``, zeros initially.
     """
 
@@ -43,4 +43,4 @@ class MinGRUCell(ScanCell):
     def log_coefficients(self, pre: Tensor) -> tuple[Tensor, Tensor]:
         """pre (..., 2H) -> log a, log b (..., H), finite."""
         k, v = pre.chunk(2, dim=-1)
-        return -F.softplus(k), log_g(v) - F.softplus(-k)
+        return -F.softplus(k), log_g(v) + F.logsigmoid(k)

@@ -24,7 +24,7 @@ class MinLSTMCell(ScanCell):
         y  = h'
 
     The normalisation is computed as the paper's log-space form does it, in the step too:
-    with d = softplus(−k_f) − softplus(−k_i) = log i − log f (k_f, k_i the pre-activations)
+    with d = log σ(k_i) − log σ(k_f) = log i − log f (k_f, k_i the pre-activations)
     f' = σ(−d), i' = σ(d), log f' = −softplus(d), log i' = −softplus(−d). That is f/(f+i)
     exactly, without 0/0 when both gates underflow.
 
@@ -39,7 +39,7 @@ class MinLSTMCell(ScanCell):
     @staticmethod
     def _d(pre: Tensor) -> tuple[Tensor, Tensor]:
         kf, ki, v = pre.chunk(3, dim=-1)
-        return F.softplus(-kf) - F.softplus(-ki), v  # d = log i − log f, candidate pre
+        return F.logsigmoid(ki) - F.logsigmoid(kf), v  # d = log i − log f, candidate pre
 
     def coefficients(self, pre: Tensor) -> tuple[Tensor, Tensor]:
         """pre (..., 3H) -> a = f', b = i' ⊙ g(h̃ pre-activation), (..., H) each."""
