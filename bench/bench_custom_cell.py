@@ -1,0 +1,552 @@
+"""Benchmark: how fast can a step-wise custom cell (a LayerNorm LSTM) train, vs ``nn.LSTM``?
+
+The stock shapes: 4 stacked layers × hidden 50, 1 input feature (first layer), T=60,
+B=32, dropout 0.2 between layers. One training step = forward + MSE loss on a linear head
+over the last step's output + backward + Adam step. Each LN-LSTM row runs the *same*
+``seqforge_extras.layernorm_lstm.LayerNormLSTMCell`` maths through ``seqforge.recurrent.
+Recurrent`` (the engine's stack); only the way the sequence is run differs:
+
+Rows
+  nn.LSTM                 torch's native multi-layer LSTM (the baseline of every ratio)
+  seqforge lstm           seqforge's built-in LSTM cell through Recurrent (_VF fast path)
+  LN: eager step loop     ``step_loop``: cell.forward per step, autograd records each op
+  LN: hoisted input proj  LN(W_ih x)+b for all steps as one (B·T, I)×(I, 4H) matmul + one
+                          LayerNorm before the loop; the loop does the recurrent half only
+  LN: TorchScript loop    hoisted + the recurrent loop ``torch.jit.script``-ed (autograd
+                          through TorchScript's differentiable graphs)
+  LN: BPTT fn, Python     hoisted + one ``autograd.Function``: graph-free forward loop that
+                          saves gates/LN stats; hand-written reverse loop; dW_hh and the LN
+                          gains reduced over all steps in one matmul / reduction each
+  LN: BPTT fn, TorchScript  the same two loops compiled by TorchScript — this is the cell's
+                          ``forward_sequence`` (the default)
+  LN: fused C++ kernels   (``--cpp``) the same BPTT Function with each step's elementwise
+                          work (LN, gates, cell, LN_c) fused into one hand-written C++ pass
+                          next to the one mm — "fewer, larger kernels". Built with
+                          ``torch.utils.cpp_extension.load_inline`` (needs g++; minutes
+                          the first time, then cached); a ceiling, not the cell's default
+  LN: torch.compile step  (``--compile``) step loop over a ``torch.compile``-d cell.forward,
+                          run in a subprocess with a timeout; its compile time is reported
+
+Ratios are "× nn.LSTM" = this row's time / nn.LSTM's time (lower is better; 2.00 = twice
+as slow). Rows run round-robin — one training step of each, repeated — and each ratio is
+the median over rounds of (row / nn.LSTM) in the same round, so load from other processes
+on a shared machine hits numerator and denominator alike. The last column checks each
+row's gradients against the eager step loop in float64 at the same shapes (dropout off).
+
+Usage::
+
+    .venv/bin/python bench/bench_custom_cell.py            # 1 and 2 threads, 15 rounds
+    .venv/bin/python bench/bench_custom_cell.py --quick    # 4 rounds, a few seconds/row
+    .venv/bin/python bench/bench_custom_cell.py --cpp      # also the fused C++ row
+    .venv/bin/python bench/bench_custom_cell.py --compile  # also try torch.compile (slow)
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import List, Tuple
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "plugins" / "seqforge-extras" / "src"))
+
+from seqforge.cells.base import step_loop  # noqa: E402
+from seqforge.cells.lstm import LSTMCell  # noqa: E402
+from seqforge.recurrent import Recurrent  # noqa: E402
+from seqforge_extras import _lnlstm_bptt  # noqa: E402
+from seqforge_extras.layernorm_lstm import LayerNormLSTMCell  # noqa: E402
+
+warnings.filterwarnings("ignore", category=DeprecationWarning)  # torch.jit.script
+
+B, T, I, H, LAYERS, DROPOUT = 32, 60, 1, 50, 4, 0.2  # noqa: E741
+
+
+# -- the variants: the same cell, different ways of running a sequence ---------------------------
+
+class EagerLN(LayerNormLSTMCell):
+    """The readable step, stepped by the reference loop (autograd records every op)."""
+
+    def forward_sequence(self, x, state, lengths=None):
+        return step_loop(self, x, state, lengths)
+
+
+class HoistedLN(LayerNormLSTMCell):
+    """Input half hoisted out of the loop; the recurrent half stepped with autograd."""
+
+    def forward_sequence(self, x, state, lengths=None):
+        assert lengths is None
+        xin = self.input_gates(x)  # (T, B, 4H)
+        h, c = state
+        G = 4 * self.hidden_size
+        outs = []
+        for x_t in xin.unbind(0):
+            z = x_t + F.layer_norm(F.linear(h, self.weight_hh), (G,), self.ln_hh_weight,
+                                   None, self.eps)
+            i, f, g, o = z.chunk(4, 1)
+            c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+            cn = F.layer_norm(c, (self.hidden_size,), self.ln_c_weight, self.ln_c_bias, self.eps)
+            h = torch.sigmoid(o) * torch.tanh(cn)
+            outs.append(h)
+        return torch.stack(outs, 1), (h, c)
+
+
+def _ts_recurrence(xin: Tensor, w_hh: Tensor, g_hh: Tensor, g_c: Tensor, b_c: Tensor,
+                   h: Tensor, c: Tensor, eps: float) -> Tuple[Tensor, Tensor, Tensor]:
+    G = xin.size(2)
+    H_ = G // 4
+    outs: List[Tensor] = []
+    w_t = w_hh.t()
+    for x_t in xin.unbind(0):
+        z = x_t + torch.layer_norm(torch.mm(h, w_t), [G], g_hh, None, eps)
+        i, f, g, o = z.chunk(4, 1)
+        c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+        h = torch.sigmoid(o) * torch.tanh(torch.layer_norm(c, [H_], g_c, b_c, eps))
+        outs.append(h)
+    return torch.stack(outs, 1), h, c
+
+
+_TS: list = []
+
+
+class TorchScriptLN(LayerNormLSTMCell):
+    """Hoisted input half; the recurrent loop compiled by ``torch.jit.script`` and
+    differentiated by TorchScript's autodiff."""
+
+    def forward_sequence(self, x, state, lengths=None):
+        assert lengths is None
+        if not _TS:
+            _TS.append(torch.jit.script(_ts_recurrence))
+        y, h, c = _TS[0](self.input_gates(x), self.weight_hh, self.ln_hh_weight,
+                         self.ln_c_weight, self.ln_c_bias, state[0], state[1], self.eps)
+        return y, (h, c)
+
+
+class BPTTPythonLN(LayerNormLSTMCell):
+    """The hand-written BPTT autograd.Function with its loops run by the Python
+    interpreter (``SEQFORGE_EXTRAS_JIT=0``)."""
+
+    def forward_sequence(self, x, state, lengths=None):
+        assert lengths is None
+        y, h, c = _lnlstm_bptt.LNLSTMRecurrence.apply(
+            self.input_gates(x), self.weight_hh, self.ln_hh_weight, self.ln_c_weight,
+            self.ln_c_bias, state[0], state[1], None, self.eps, False)
+        return y.transpose(0, 1), (h, c)
+
+
+class CompiledStepLN(LayerNormLSTMCell):
+    """``torch.compile`` of the step, stepped by the reference loop."""
+
+    def forward_sequence(self, x, state, lengths=None):
+        if not hasattr(self, "_compiled"):
+            object.__setattr__(self, "_compiled", torch.compile(self.forward, dynamic=False))
+        h, c = state
+        outs = []
+        for t in range(x.shape[1]):
+            h, (h, c) = self._compiled(x[:, t], (h, c))
+            outs.append(h)
+        return torch.stack(outs, 1), (h, c)
+
+
+# -- "fewer, larger kernels": the BPTT loops with each step's elementwise work in one C++ pass --
+
+CPP_SRC = r"""
+#include <torch/extension.h>
+#include <cmath>
+#include <vector>
+
+// Fused per-step kernels of the LayerNorm-LSTM recurrence (one mm + one pass per step).
+template <typename s_t> static inline s_t sigm(s_t x) { return s_t(1) / (s_t(1) + std::exp(-x)); }
+
+std::vector<at::Tensor> fwd(at::Tensor xin, at::Tensor w_hh, at::Tensor g_hh, at::Tensor g_c,
+                            at::Tensor b_c, at::Tensor h0, at::Tensor c0, double eps) {
+  xin = xin.contiguous();
+  const int64_t T = xin.size(0), B = xin.size(1), G = xin.size(2), H = G / 4;
+  auto o = xin.options();
+  auto HH = at::empty({T, B, G}, o), A = at::empty({T, B, G}, o);
+  auto CR = at::empty({T, B, H}, o), TC = at::empty({T, B, H}, o), Y = at::empty({T, B, H}, o);
+  auto ST = at::empty({T, B, 4}, o);
+  auto w_t = w_hh.t();
+  at::Tensor h = h0.contiguous(), c = c0.contiguous(), gh_ = g_hh.contiguous(),
+             gc_ = g_c.contiguous(), bc_ = b_c.contiguous();
+  AT_DISPATCH_FLOATING_TYPES(xin.scalar_type(), "lnlstm_fwd", [&] {
+    const scalar_t *gh = gh_.data_ptr<scalar_t>(), *gc = gc_.data_ptr<scalar_t>(),
+                   *bc = bc_.data_ptr<scalar_t>(), *X = xin.data_ptr<scalar_t>();
+    scalar_t *HHp = HH.data_ptr<scalar_t>(), *Ap = A.data_ptr<scalar_t>(),
+             *CRp = CR.data_ptr<scalar_t>(), *TCp = TC.data_ptr<scalar_t>(),
+             *Yp = Y.data_ptr<scalar_t>(), *STp = ST.data_ptr<scalar_t>();
+    const scalar_t e = static_cast<scalar_t>(eps);
+    for (int64_t t = 0; t < T; ++t) {
+      auto hh_t = HH.select(0, t);
+      at::mm_out(hh_t, h, w_t);
+      const scalar_t* cp = c.data_ptr<scalar_t>();
+      for (int64_t b = 0; b < B; ++b) {
+        const int64_t rg = (t * B + b) * G, rh = (t * B + b) * H;
+        const scalar_t* r = HHp + rg;
+        const scalar_t* x = X + rg;
+        scalar_t* a = Ap + rg;
+        scalar_t mean = 0, var = 0;
+        for (int64_t j = 0; j < G; ++j) mean += r[j];
+        mean /= G;
+        for (int64_t j = 0; j < G; ++j) { scalar_t d = r[j] - mean; var += d * d; }
+        var /= G;
+        const scalar_t rstd = scalar_t(1) / std::sqrt(var + e);
+        for (int64_t j = 0; j < G; ++j) a[j] = (r[j] - mean) * rstd * gh[j] + x[j];
+        for (int64_t j = 0; j < 2 * H; ++j) a[j] = sigm(a[j]);
+        for (int64_t j = 2 * H; j < 3 * H; ++j) a[j] = std::tanh(a[j]);
+        for (int64_t j = 3 * H; j < G; ++j) a[j] = sigm(a[j]);
+        scalar_t* cr = CRp + rh;
+        const scalar_t* cpb = cp + b * H;
+        for (int64_t k = 0; k < H; ++k) cr[k] = a[H + k] * cpb[k] + a[k] * a[2 * H + k];
+        scalar_t mc = 0, vc = 0;
+        for (int64_t k = 0; k < H; ++k) mc += cr[k];
+        mc /= H;
+        for (int64_t k = 0; k < H; ++k) { scalar_t d = cr[k] - mc; vc += d * d; }
+        vc /= H;
+        const scalar_t rc = scalar_t(1) / std::sqrt(vc + e);
+        scalar_t *tc = TCp + rh, *y = Yp + rh;
+        for (int64_t k = 0; k < H; ++k) tc[k] = std::tanh((cr[k] - mc) * rc * gc[k] + bc[k]);
+        for (int64_t k = 0; k < H; ++k) y[k] = a[3 * H + k] * tc[k];
+        scalar_t* s = STp + (t * B + b) * 4;
+        s[0] = mean; s[1] = rstd; s[2] = mc; s[3] = rc;
+      }
+      h = Y.select(0, t);
+      c = CR.select(0, t);
+    }
+  });
+  return {Y, HH, A, CR, TC, ST};
+}
+
+std::vector<at::Tensor> bwd(at::Tensor dY, at::Tensor dhT, at::Tensor dcT, at::Tensor w_hh,
+                            at::Tensor g_hh, at::Tensor g_c, at::Tensor h0, at::Tensor c0,
+                            at::Tensor HH, at::Tensor A, at::Tensor CR, at::Tensor TC,
+                            at::Tensor Y, at::Tensor ST) {
+  dY = dY.contiguous();
+  const int64_t T = HH.size(0), B = HH.size(1), G = HH.size(2), H = G / 4;
+  auto o = HH.options();
+  auto DZ = at::empty({T, B, G}, o), DHH = at::empty({T, B, G}, o);
+  auto dg_hh = at::zeros({G}, o), dg_c = at::zeros({H}, o), db_c = at::zeros({H}, o);
+  auto dh = dY.select(0, T - 1) + dhT;
+  auto dc = dcT.contiguous().clone();
+  auto c0c = c0.contiguous();
+  at::Tensor gh_ = g_hh.contiguous(), gc_ = g_c.contiguous();
+  AT_DISPATCH_FLOATING_TYPES(HH.scalar_type(), "lnlstm_bwd", [&] {
+    const scalar_t *gh = gh_.data_ptr<scalar_t>(), *gc = gc_.data_ptr<scalar_t>();
+    const scalar_t *HHp = HH.data_ptr<scalar_t>(), *Ap = A.data_ptr<scalar_t>(),
+                   *CRp = CR.data_ptr<scalar_t>(), *TCp = TC.data_ptr<scalar_t>(),
+                   *STp = ST.data_ptr<scalar_t>();
+    scalar_t *DZp = DZ.data_ptr<scalar_t>(), *DHHp = DHH.data_ptr<scalar_t>(),
+             *dgh = dg_hh.data_ptr<scalar_t>(), *dgc = dg_c.data_ptr<scalar_t>(),
+             *dbc = db_c.data_ptr<scalar_t>(), *dcp = dc.data_ptr<scalar_t>();
+    std::vector<scalar_t> dcn(H), chat(H), hhat(G);
+    for (int64_t t = T - 1; t >= 0; --t) {
+      const scalar_t* dhp = dh.data_ptr<scalar_t>();
+      const scalar_t* cprev = t > 0 ? CRp + (t - 1) * B * H : c0c.data_ptr<scalar_t>();
+      for (int64_t b = 0; b < B; ++b) {
+        const int64_t rg = (t * B + b) * G, rh = (t * B + b) * H;
+        const scalar_t *a = Ap + rg, *tc = TCp + rh, *cr = CRp + rh, *s = STp + (t * B + b) * 4;
+        const scalar_t* dhb = dhp + b * H;
+        const scalar_t* cpb = cprev + b * H;
+        scalar_t* dz = DZp + rg;
+        scalar_t* dcb = dcp + b * H;
+        const scalar_t mc = s[2], rc = s[3];
+        scalar_t m1 = 0, m2 = 0;
+        for (int64_t k = 0; k < H; ++k) {
+          const scalar_t og = a[3 * H + k], tk = tc[k], d = dhb[k];
+          dz[3 * H + k] = d * tk * og * (1 - og);
+          dcn[k] = d * og * (1 - tk * tk);
+          chat[k] = (cr[k] - mc) * rc;
+          const scalar_t dch = dcn[k] * gc[k];
+          m1 += dch;
+          m2 += dch * chat[k];
+          dgc[k] += dcn[k] * chat[k];
+          dbc[k] += dcn[k];
+        }
+        m1 /= H; m2 /= H;
+        for (int64_t k = 0; k < H; ++k) {
+          const scalar_t dct = dcb[k] + rc * (dcn[k] * gc[k] - m1 - chat[k] * m2);
+          const scalar_t ig = a[k], fg = a[H + k], gg = a[2 * H + k];
+          dz[k] = dct * gg * ig * (1 - ig);
+          dz[H + k] = dct * cpb[k] * fg * (1 - fg);
+          dz[2 * H + k] = dct * ig * (1 - gg * gg);
+          dcb[k] = dct * fg;
+        }
+        const scalar_t mh = s[0], rs = s[1];
+        const scalar_t* r = HHp + rg;
+        scalar_t n1 = 0, n2 = 0;
+        for (int64_t j = 0; j < G; ++j) {
+          hhat[j] = (r[j] - mh) * rs;
+          const scalar_t d = dz[j] * gh[j];
+          n1 += d;
+          n2 += d * hhat[j];
+          dgh[j] += dz[j] * hhat[j];
+        }
+        n1 /= G; n2 /= G;
+        scalar_t* dhh = DHHp + rg;
+        for (int64_t j = 0; j < G; ++j) dhh[j] = rs * (dz[j] * gh[j] - n1 - hhat[j] * n2);
+      }
+      auto dhh_t = DHH.select(0, t);
+      if (t > 0) dh = at::addmm(dY.select(0, t - 1), dhh_t, w_hh);
+      else dh = at::mm(dhh_t, w_hh);
+    }
+  });
+  auto Hprev = at::cat({h0.unsqueeze(0), Y.narrow(0, 0, T - 1)});
+  auto dW = DHH.view({T * B, G}).t().mm(Hprev.reshape({T * B, H}));
+  return {DZ, dW, dg_hh, dg_c, db_c, dh, dc};
+}
+"""
+
+_CPP: dict = {}
+
+
+def load_cpp():
+    """Build (or load the cached build of) the fused kernels; returns (module, seconds)."""
+    if "mod" not in _CPP:
+        from torch.utils.cpp_extension import load_inline
+        t0 = time.perf_counter()
+        _CPP["mod"] = load_inline(
+            name="seqforge_bench_lnlstm_fused", cpp_sources=CPP_SRC, functions=["fwd", "bwd"],
+            extra_cflags=["-O3", "-march=native", "-ffast-math"], extra_ldflags=["-lmvec"])
+        _CPP["secs"] = time.perf_counter() - t0
+    return _CPP["mod"], _CPP["secs"]
+
+
+class _FusedRecurrence(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, xin, w_hh, g_hh, g_c, b_c, h0, c0, eps):
+        mod = load_cpp()[0]
+        Y, HH, A, CR, TC, ST = mod.fwd(xin, w_hh, g_hh, g_c, b_c, h0, c0, eps)
+        ctx.save_for_backward(w_hh, g_hh, g_c, h0, c0, HH, A, CR, TC, Y, ST)
+        return Y, Y[-1].clone(), CR[-1].clone()
+
+    @staticmethod
+    def backward(ctx, dY, dhT, dcT):
+        grads = load_cpp()[0].bwd(dY, dhT.contiguous(), dcT.contiguous(), *ctx.saved_tensors)
+        return (*grads, None)
+
+
+class FusedCppLN(LayerNormLSTMCell):
+    """Hoisted input half + the BPTT Function with fused C++ step kernels."""
+
+    def forward_sequence(self, x, state, lengths=None):
+        assert lengths is None
+        y, h, c = _FusedRecurrence.apply(
+            self.input_gates(x), self.weight_hh, self.ln_hh_weight, self.ln_c_weight,
+            self.ln_c_bias, state[0], state[1], self.eps)
+        return y.transpose(0, 1), (h, c)
+
+
+class Model(nn.Module):
+    """A recurrent stack + a linear head on the last step's output."""
+
+    def __init__(self, rnn: nn.Module, native: bool = False):
+        super().__init__()
+        self.rnn, self.native = rnn, native
+        self.head = nn.Linear(H, 1)
+
+    def forward(self, x):
+        y = self.rnn(x)[0]  # (B, T, H)
+        return self.head(y[:, -1]), y
+
+
+def ln_stack(cls: type[LayerNormLSTMCell]) -> Model:
+    return Model(Recurrent(cls, I, H, LAYERS, dropout=DROPOUT))
+
+
+VARIANTS: dict[str, Callable[[], Model]] = {
+    "nn.LSTM": lambda: Model(nn.LSTM(I, H, LAYERS, dropout=DROPOUT, batch_first=True), True),
+    "seqforge lstm (_VF)": lambda: Model(Recurrent(LSTMCell, I, H, LAYERS, dropout=DROPOUT)),
+    "LN: eager step loop": lambda: ln_stack(EagerLN),
+    "LN: hoisted input proj": lambda: ln_stack(HoistedLN),
+    "LN: TorchScript loop": lambda: ln_stack(TorchScriptLN),
+    "LN: BPTT fn, Python": lambda: ln_stack(BPTTPythonLN),
+    "LN: BPTT fn, TorchScript": lambda: ln_stack(LayerNormLSTMCell),
+}
+LN_ROWS = [k for k in VARIANTS if k.startswith("LN:")]
+DEFAULT_ROW = "LN: BPTT fn, TorchScript"
+
+
+# -- measuring ----------------------------------------------------------------------------------
+
+def make_trainer(model: Model, x: Tensor, target: Tensor) -> Callable[[], None]:
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+
+    def step() -> None:
+        opt.zero_grad(set_to_none=True)
+        pred, _ = model(x)
+        F.mse_loss(pred, target).backward()
+        opt.step()
+
+    return step
+
+
+def time_rows(names: list[str], rounds: int, warmup: int) -> dict[str, tuple[float, float, float]]:
+    """{row: (median ms, median ratio to nn.LSTM, first-call ms)}; round-robin."""
+    torch.manual_seed(0)
+    x, target = torch.randn(B, T, I), torch.randn(B, 1)
+    steps = {}
+    first = {}
+    for name in names:
+        torch.manual_seed(0)
+        steps[name] = make_trainer(VARIANTS[name]().train(), x, target)
+        t0 = time.perf_counter()
+        steps[name]()  # includes any compilation (TorchScript)
+        first[name] = (time.perf_counter() - t0) * 1e3
+        for _ in range(warmup):
+            steps[name]()
+    times: dict[str, list[float]] = {n: [] for n in names}
+    for _ in range(rounds):
+        for name in names:
+            t0 = time.perf_counter()
+            steps[name]()
+            times[name].append(time.perf_counter() - t0)
+    base = times["nn.LSTM"]
+    return {n: (statistics.median(ts) * 1e3,
+                statistics.median(a / b for a, b in zip(ts, base)), first[n])
+            for n, ts in times.items()}
+
+
+def gradient_error(name: str) -> float:
+    """max |grad - grad(eager step loop)| / max |grad(eager)| over all parameters, float64,
+    dropout off, loss touching every output."""
+    torch.manual_seed(1)
+    x = torch.randn(B, T, I, dtype=torch.float64)
+    w = torch.randn(B, T, H, dtype=torch.float64)
+    grads = []
+    for row in ("LN: eager step loop", name):
+        torch.manual_seed(0)
+        model = VARIANTS[row]().double().eval()
+        with torch.no_grad():  # non-trivial LN gains / shifts
+            for n, p in model.named_parameters():
+                if "ln_" in n:
+                    p.add_(0.1 * torch.randn_like(p))
+        pred, y = model(x)
+        (pred.square().mean() + (y * w).mean()).backward()
+        grads.append([p.grad for p in model.parameters()])
+    scale = max(float(g.abs().max()) for g in grads[0])
+    return max(float((a - b).abs().max()) for a, b in zip(*grads)) / scale
+
+
+def compile_worker(threads: int, rounds: int, budget_s: float) -> None:
+    """Run in a subprocess: time the torch.compile-d step row; prints one result line."""
+    torch.set_num_threads(threads)
+    VARIANTS["LN: torch.compile step"] = lambda: ln_stack(CompiledStepLN)
+    t0 = time.perf_counter()
+    res = time_rows(["nn.LSTM", "LN: torch.compile step"], rounds, 1)
+    ms, ratio, first = res["LN: torch.compile step"]
+    print(f"RESULT {ms:.3f} {ratio:.4f} {first:.1f} {time.perf_counter() - t0:.1f}", flush=True)
+
+
+def run_compile_row(threads: int, rounds: int, timeout_s: float):
+    cmd = [sys.executable, __file__, "--compile-worker", str(threads), "--rounds", str(rounds)]
+    t0 = time.perf_counter()
+    try:
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s).stdout
+    except subprocess.TimeoutExpired:
+        return None, time.perf_counter() - t0
+    for line in out.splitlines():
+        if line.startswith("RESULT"):
+            ms, ratio, first, _ = (float(v) for v in line.split()[1:])
+            return (ms, ratio, first), time.perf_counter() - t0
+    return None, time.perf_counter() - t0
+
+
+def load_average() -> str:
+    try:
+        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return "?"
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--quick", action="store_true", help="4 rounds after 1 warm-up step")
+    ap.add_argument("--rounds", type=int, default=None, help="timed rounds (default 15)")
+    ap.add_argument("--threads", default="1,2", help="comma-separated thread counts")
+    ap.add_argument("--skip", default="", help="comma-separated row names to leave out")
+    ap.add_argument("--cpp", action="store_true",
+                    help="also time fused C++ step kernels (builds with load_inline; needs g++)")
+    ap.add_argument("--compile", action="store_true",
+                    help="also time torch.compile of the step (subprocess, with a timeout)")
+    ap.add_argument("--compile-timeout", type=float, default=600.0)
+    ap.add_argument("--compile-worker", type=int, default=None, help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    rounds = args.rounds or (4 if args.quick else 15)
+    warmup = 1 if args.quick else 3
+    if args.compile_worker is not None:
+        compile_worker(args.compile_worker, rounds, args.compile_timeout)
+        return
+    threads = [int(n) for n in args.threads.split(",")]
+    cpp_note = None
+    if args.cpp:
+        try:
+            cpp_note = f"fused C++ kernels built/loaded in {load_cpp()[1]:.0f} s"
+            VARIANTS["LN: fused C++ kernels"] = lambda: ln_stack(FusedCppLN)
+            LN_ROWS.append("LN: fused C++ kernels")
+        except Exception as exc:  # no toolchain: say so, run the rest
+            cpp_note = f"fused C++ kernels unavailable: {type(exc).__name__}: {exc}"[:300]
+    skip = {s.strip() for s in args.skip.split(",") if s.strip()}
+    names = [n for n in VARIANTS if n not in skip or n == "nn.LSTM"]
+
+    print(f"torch {torch.__version__}, python {platform.python_version()}, {os.cpu_count()} CPUs, "
+          f"load average before: {load_average()}")
+    print(f"{LAYERS} layers x H={H}, I={I}, T={T}, B={B}, dropout {DROPOUT}, float32; train step "
+          f"= fwd + MSE(head(y[:, -1])) + bwd + Adam; median of {rounds} rounds "
+          f"after {warmup} warm-up")
+    results: dict[int, dict] = {}
+    for n in threads:
+        torch.set_num_threads(n)
+        results[n] = time_rows(names, rounds, warmup)
+        if args.compile:
+            res, wall = run_compile_row(n, max(3, rounds // 3), args.compile_timeout)
+            results[n]["LN: torch.compile step"] = res or (float("nan"),) * 3
+            results[n]["_compile_wall"] = wall
+    errors = {n: gradient_error(n) for n in names if n in LN_ROWS and n != "LN: eager step loop"}
+    errors["LN: eager step loop"] = 0.0
+    print(f"load average after: {load_average()}\n")
+
+    rows = names + (["LN: torch.compile step"] if args.compile else [])
+    head = f"{'row':<26}" + "".join(f"{f'{n} thread' + ('s' if n > 1 else ''):>27}" for n in threads)
+    sub = f"{'':<26}" + f"{'ms/step':>9} {'× nn.LSTM':>9} {'1st ms':>7}  " * len(threads)
+    print(head + f"{'grad err':>10}")
+    print(sub + f"{'(f64)':>10}")
+    print("-" * (len(sub) + 10))
+    for row in rows:
+        line = f"{row:<26}"
+        for n in threads:
+            ms, ratio, first = results[n].get(row, (float("nan"),) * 3)
+            line += f"{ms:9.1f} {ratio:8.2f}x {first:7.0f}  " if ms == ms else \
+                f"{'timeout':>9} {'-':>9} {'-':>7}  "
+        err = errors.get(row)
+        line += f"{err:10.1e}" if err is not None else f"{'-':>10}"
+        print(line)
+    print("\n'× nn.LSTM': median over rounds of (row time / nn.LSTM time in the same round); "
+          "lower is better.\n'1st ms': the first training step (includes TorchScript/"
+          "compile).\n'grad err': max |Δ grad| / max |grad| vs the eager step loop, float64, "
+          "stock shapes.")
+    if cpp_note:
+        print(cpp_note)
+    for n in threads:
+        if "_compile_wall" in results[n]:
+            print(f"torch.compile row, {n} thread(s): subprocess took "
+                  f"{results[n]['_compile_wall']:.0f} s (timeout {args.compile_timeout:.0f} s)")
+    d = [results[n][DEFAULT_ROW][1] for n in threads if DEFAULT_ROW in results[n]]
+    if d:
+        print(f"\nforward_sequence of layernorm_lstm ({DEFAULT_ROW!r}): "
+              + ", ".join(f"{r:.2f}x nn.LSTM at {n} thread(s)" for n, r in zip(threads, d)))
+
+
+if __name__ == "__main__":
+    main()
