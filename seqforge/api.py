@@ -232,9 +232,10 @@ def train(spec: Spec | str | Path | dict, *, out: str | Path | None = "runs",
 def _prepare_run_dir(spec: Spec, out, resume) -> tuple[RunDir | None, Path | None]:
     if resume:
         if resume is True:
-            rd = RunDir.latest(Path(out or "runs"), spec.name)
+            rd = RunDir.latest(Path(out or "runs"), spec.name, resumable=True)
             if rd is None:
-                raise RunDirError(f"nothing to resume: no run of {spec.name!r} under {out or 'runs'}")
+                raise RunDirError(f"nothing to resume: no run of {spec.name!r} with a checkpoint "
+                                  f"under {out or 'runs'}")
         else:
             rd = RunDir(Path(resume))
         last = rd.checkpoints / "last.pt"

@@ -180,6 +180,11 @@ def test_latest_run_orders_same_second_runs_numerically(tmp_path):
     (tmp_path / "x" / "20990101-000000").mkdir()  # no spec: not a run
     assert RunDir.latest(tmp_path, "x").path.name == "20250101-120000-10"
     assert RunDir.latest(tmp_path, "nothing") is None
+    # resuming skips runs killed before their first checkpoint
+    assert RunDir.latest(tmp_path, "x", resumable=True) is None
+    (tmp_path / "x" / "20250101-120000-2" / "checkpoints").mkdir()
+    (tmp_path / "x" / "20250101-120000-2" / "checkpoints" / "last.pt").write_bytes(b"")
+    assert RunDir.latest(tmp_path, "x", resumable=True).path.name == "20250101-120000-2"
 
 
 def test_unreadable_resolved_spec_is_a_run_dir_error(tmp_path):

@@ -356,7 +356,11 @@ class Trainer:
                 signal.signal(signum, old.get(signum, signal.SIG_DFL))
                 raise KeyboardInterrupt
             self._interrupt = signum
-            self._emit("on_message", "interrupt received: finishing this step and writing a checkpoint…")
+            try:
+                self._emit("on_message", f"{signal.Signals(signum).name} received: finishing this "
+                                         "step, then writing a checkpoint (again to stop at once)…")
+            except RuntimeError:  # the signal landed inside a print to the same stream
+                pass
 
         for s in (signal.SIGINT, signal.SIGTERM):
             old[s] = signal.signal(s, handler)

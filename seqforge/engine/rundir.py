@@ -59,11 +59,14 @@ class RunDir:
         return cls(path)
 
     @classmethod
-    def latest(cls, root: Path, name: str) -> "RunDir | None":
+    def latest(cls, root: Path, name: str, *, resumable: bool = False) -> "RunDir | None":
+        """The newest run of ``name`` under ``root`` (``resumable``: the newest one with a
+        ``last.pt`` — a run killed before its first checkpoint is skipped)."""
         base = Path(root) / name
         if not base.is_dir():
             return None
-        runs = sorted((p for p in base.iterdir() if (p / "spec.resolved.yaml").exists()),
+        runs = sorted((p for p in base.iterdir() if (p / "spec.resolved.yaml").exists()
+                       and (not resumable or (p / "checkpoints" / "last.pt").exists())),
                       key=_stamp_order)
         return cls(runs[-1]) if runs else None
 
