@@ -43,4 +43,4 @@ class MinGRUCell(ScanCell):
     def log_coefficients(self, pre: Tensor) -> tuple[Tensor, Tensor]:
         """pre (..., 2H) -> log a, log b (..., H), finite."""
         k, v = pre.chunk(2, dim=-1)
-        return -F.softplus(k), log_g(v) + F.logsigmoid(k)
+        return -F.softplus(k), log_g(v) - F.softplus(-k)  # log σ(−k), log σ(k) + log g(v)
