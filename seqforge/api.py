@@ -21,7 +21,7 @@ from .engine.checkpoint import load_checkpoint
 from .engine.device import choose_threads, resolve_device
 from .engine.loop import Trainer, seed_everything
 from .engine.rundir import RunDir, environment_record
-from .errors import RunDirError, SpecError
+from .errors import DataError, RunDirError, SpecError
 from .plugins import get_registry
 from .spec.schema import Spec
 from .spec.validate import load_spec
@@ -40,13 +40,23 @@ class Built:
     model: torch.nn.Module
 
 
-def build(spec: Spec) -> Built:
-    """Load the dataset, build the task and the model (seeded, so weights are reproducible)."""
+def build(spec: Spec, *, transforms: dict[str, Any] | None = None) -> Built:
+    """Load the dataset, build the task and the model (seeded, so weights are reproducible).
+
+    ``transforms``: a trained run's saved scaler/vocabularies, for datasets that can
+    reuse them (scoring a trained model on new data must not refit them).
+    """
     reg = get_registry()
     seed_everything(spec.seed)
     ds_cls = reg.get("dataset", spec.data.dataset.name)
     source = ds_cls(spec.data.dataset.params, base_dir=spec.base_dir, seed=spec.seed)
-    bundle = source.load()
+    source.saved_transforms = transforms
+    try:
+        bundle = source.load()
+    except DataError as exc:  # point at the spec key too: file, data.<key>, line
+        key = exc.path or "data.dataset"
+        raise exc.in_spec(spec.file, key, spec.line_of(*key.split("."))
+                          or spec.line_of("data")) from None
     bundle.source_obj = source  # predict-from-file needs the dataset's reader
     task = reg.get("task", spec.task.name)(spec.task.params, bundle)
     topo_cls = reg.get("topology", spec.model.topology.name)
@@ -290,13 +300,33 @@ def load_run(path: str | Path, *, device: str = "cpu", checkpoint: str = "best")
     if not ck_path.exists():
         ck_path = rd.checkpoints / "last.pt"
     dev = resolve_device(device)
-    built = build(spec)
     ck = load_checkpoint(ck_path, map_location=dev)
+    saved = ck.get("transforms") or {}
+    built = build(spec, transforms=saved)
+    _check_same_transforms(built.bundle.transforms, saved, rd.path)
     built.model.load_state_dict(ck["model"])
     built.model.to(dev).eval()
     built.task.bind_model(built.model)
     summary = rd.read_json("summary.json") if (rd.path / "summary.json").exists() else {}
     return Run(spec, built.model, built.task, built.bundle, rd.read_metrics(), summary, rd.path, dev)
+
+
+def _check_same_transforms(now: dict[str, Any], saved: dict[str, Any], where: Path) -> None:
+    """A model is only valid with the vocabulary/scaler it was trained with."""
+    if not saved:
+        return
+    changed = sorted(k for k in set(now) | set(saved) if _plain(now.get(k)) != _plain(saved.get(k)))
+    if changed:
+        raise RunDirError(
+            f"{where}: the data's {', '.join(changed)} differ from the ones this model was "
+            "trained with (the data file changed since, or this dataset cannot reuse a run's "
+            "saved transforms) — restore the original data or retrain")
+
+
+def _plain(v: Any) -> Any:
+    import json
+
+    return json.loads(json.dumps(v, default=lambda o: o.tolist() if hasattr(o, "tolist") else str(o)))
 
 
 def evaluate_run(path: str | Path, *, split: str = "test", data: list[str] = (),
@@ -313,8 +343,8 @@ def evaluate_run(path: str | Path, *, split: str = "test", data: list[str] = (),
         spec = load_spec(rd.path / "spec.resolved.yaml", overrides=[f"data.{d}" for d in data],
                          base_dir=Path.cwd())
         del origin
-        built = build(spec)
-        built.bundle.transforms.update(run.bundle.transforms)
+        built = build(spec, transforms=run.bundle.transforms)
+        _check_same_transforms(built.bundle.transforms, run.bundle.transforms, rd.path)
         run = Run(spec, run.model, built.task, built.bundle, run.history, run.summary, run.dir, run.device)
     res = run.evaluate(split)
     res["baseline"] = {"name": run.task.baseline_name(), **res["baseline"]}

@@ -114,6 +114,9 @@ class DatasetSource:
         self.params = params
         self.base_dir = Path(base_dir) if base_dir else Path.cwd()
         self.seed = seed
+        #: a trained run's transforms (scaler state, vocabularies) when scoring or
+        #: predicting with it; datasets that can, reuse them instead of refitting
+        self.saved_transforms: dict[str, Any] | None = None
 
     def resolve_path(self, path: str | Path) -> Path:
         """Paths in a spec are relative to the spec file, never to the working directory."""

@@ -209,16 +209,23 @@ class TextCSV(DatasetSource):
         path = self._path()
         source = str(path)
         texts, labels = load_labelled_text(path, p.text_column, p.label_column)
-        classes = _class_order(labels)
+        saved = self.saved_transforms or {}
+        # scoring a trained run on another file keeps the run's classes and vocabulary
+        classes = list(saved["classes"]) if "classes" in saved else _class_order(labels)
         index = {c: i for i, c in enumerate(classes)}
+        unknown = sorted(set(labels) - set(index))
+        if unknown:
+            raise DataError(f"labels {unknown} were not among the classes the model was trained "
+                            f"on ({', '.join(classes)})", source=source)
         y = np.array([index[lab] for lab in labels], dtype=np.int64)  # (N,)
         parts = split_indices(y, p.val, p.test, seed=self.seed,
                               stratified=p.split == "stratified", source=source)
         toks = [self.tokens(t) for t in texts]
         # the vocabulary comes from the training split only: val/test words the model
         # never trained on are <unk>, as they will be for real new text
-        vocab = Vocab.build((toks[i] for i in parts[0]), min_freq=p.min_freq,
-                            max_size=p.max_vocab)
+        vocab = (Vocab.from_dict(saved["vocab"]) if "vocab" in saved else
+                 Vocab.build((toks[i] for i in parts[0]), min_freq=p.min_freq,
+                             max_size=p.max_vocab))
         cols = {
             "x": [torch.tensor(vocab.encode(t), dtype=torch.long) for t in toks],  # (T_i,)
             "y": torch.from_numpy(y),

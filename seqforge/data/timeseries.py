@@ -67,7 +67,10 @@ class TimeseriesCSV(DatasetSource):
             err.path = "data.window"
             raise err
         parts = split_by_fraction(n, p.val, p.test, source=series.source)
-        scaler = make_scaler(p.scaler).fit(series.values[parts[0]])
+        saved = (self.saved_transforms or {}).get("scaler")
+        # a trained run keeps its own scaling, whatever data it is scored on
+        scaler = (Scaler.from_state(saved) if saved else
+                  make_scaler(p.scaler).fit(series.values[parts[0]]))
         with np.errstate(over="ignore", invalid="ignore"):  # reported below, by column
             scaled = scaler.transform(series.values).astype(np.float32)  # (N, C)
         bad = ~np.isfinite(scaled).all(axis=0)  # (C,)
