@@ -288,6 +288,17 @@ def test_cli_exit_2_on_short_file(tmp_path):
     assert "Traceback" not in res.output
 
 
+def test_shipped_spec_validates():
+    from pathlib import Path
+
+    from seqforge.cli import app
+
+    spec = Path(__file__).resolve().parents[1] / "specs" / "char_lm.yaml"
+    res = CliRunner().invoke(app, ["validate", str(spec)])
+    assert res.exit_code == 0, res.output
+    assert "trial batch ok" in res.output
+
+
 # -- end to end -----------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):

@@ -86,7 +86,7 @@ def prompt_ids(vocab: Vocab, prompt: str, level: str,
     unknown = sorted({t for t in tokens if t not in vocab or t in SPECIALS})
     if unknown and on_unknown == "error":
         shown = ", ".join(repr(t) for t in unknown[:20]) + (" …" if len(unknown) > 20 else "")
-        unit = "characters" if level == "char" else "words"
+        unit = ("character" if level == "char" else "word") + ("s" if len(unknown) > 1 else "")
         raise DataError(f"the prompt has {len(unknown)} {unit} the model never saw in "
                         f"training: {shown} — remove or replace them", source="prompt")
     return vocab.encode(tokens)
