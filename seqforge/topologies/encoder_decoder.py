@@ -13,15 +13,15 @@ from __future__ import annotations
 from typing import Literal
 
 import torch
-import torch.nn.functional as F
 from pydantic import Field
 from torch import Tensor, nn
 
 from ..data.base import DataInfo
+from ..data.vocab import BOS_ID
 from .attention import Attention
 from .base import InputAdapter, SeqModel, Topology, TopologyParams
 
-BOS = 2  # seqforge.data.vocab's fixed <bos> index
+BOS = BOS_ID  # the vocabulary's fixed <bos> index: the decoder's first input
 
 
 class EncoderDecoderParams(TopologyParams):
@@ -97,20 +97,31 @@ class EncoderDecoderModel(SeqModel):
             return torch.zeros(*shape, 1, device=prev.device, dtype=self.head.weight.dtype)
         return self.tgt_adapter(prev)
 
-    def _output(self, h: Tensor, memory: Tensor, mask: Tensor | None) -> Tensor:
+    def _output(self, h: Tensor, memory: Tensor, mask: Tensor | None
+                ) -> tuple[Tensor, Tensor | None]:
+        """Decoder states (B, T, Hd) -> outputs (B, T, O) and attention weights (B, T, S)."""
+        weights = None
         if self.attn is not None:
-            h, _ = self.attn(h, memory, mask)  # (B, T, Hd)
-        return self.head(h)  # (B, T, O)
+            h, weights = self.attn(h, memory, mask)  # (B, T, Hd), (B, T, S)
+        return self.head(h), weights  # (B, T, O)
 
     def start_token(self, B: int, device) -> Tensor:
         if self.tokens:
             return torch.full((B, 1), BOS, dtype=torch.long, device=device)  # (B, 1)
         return torch.zeros(B, 1, self.out_size, device=device)  # (B, 1, F)
 
-    def decode_step(self, prev: Tensor, state, memory: Tensor, mask: Tensor | None):
-        """One step: prev (B, 1) tokens or (B, 1, F) values -> out (B, O), new state."""
+    def decode_step(self, prev: Tensor, state, memory: Tensor, mask: Tensor | None, *,
+                    with_attention: bool = False):
+        """One step: prev (B, 1) tokens or (B, 1, F) values -> out (B, O), new state.
+
+        ``with_attention=True`` adds a third value, the attention weights (B, S) (None
+        without attention), for heat-maps.
+        """
         h, state = self.decoder(self._embed_prev(prev), state)  # (B, 1, Hd)
-        return self._output(h, memory, mask)[:, 0], state
+        out, weights = self._output(h, memory, mask)  # (B, 1, O), (B, 1, S)
+        if with_attention:
+            return out[:, 0], state, (weights[:, 0] if weights is not None else None)
+        return out[:, 0], state
 
     # -- training forward ------------------------------------------------------------------
     def forward(self, batch, state=None):
@@ -123,7 +134,7 @@ class EncoderDecoderModel(SeqModel):
         if tf >= 1.0 or not self.training or self.params.decoder_input == "none":
             # every step's input is known: run the decoder over the whole sequence at once
             h, dec_state = self.decoder(self._embed_prev(prev), dec_state)  # (B, T, Hd)
-            return self._output(h, memory, mask), dec_state
+            return self._output(h, memory, mask)[0], dec_state
         outs = []
         p = start
         for t in range(y.shape[1]):

@@ -1,0 +1,1 @@
+"""Inference helpers that run trained models outside the training loop (decoding, generation)."""
