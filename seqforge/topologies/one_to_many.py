@@ -2,7 +2,9 @@
 
 x (B, F) → (B, T, O). ``feed: repeat`` gives the vector to the stack at every step;
 ``feed: init_state`` maps it to the initial hidden state of every layer and feeds zeros
-afterwards. T comes from the batch's target (``y`` (B, T, …)), or ``steps`` at inference.
+afterwards. T comes from the batch's target (``y`` (B, T, …)); at inference, from an
+integer ``batch["steps"]``, else the ``steps`` parameter, else the dataset's output length
+(``info.meta["length"]``), else 50.
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ from .base import SeqModel, Topology, TopologyParams
 
 class OneToManyParams(TopologyParams):
     feed: Literal["repeat", "init_state"] = "repeat"
-    steps: int = Field(50, ge=1, le=100_000, description="output length when there is no target")
+    steps: int | None = Field(None, ge=1, le=100_000, description="output length when there "
+                              "is no target; default: the dataset's output length, else 50")
 
 
 class OneToManyModel(SeqModel):
@@ -39,7 +42,7 @@ class OneToManyModel(SeqModel):
     def forward(self, batch, state=None):
         v = batch["x"]  # (B, F)
         B = v.shape[0]
-        T = batch["y"].shape[1] if "y" in batch else batch.get("steps", self.steps)
+        T = batch["y"].shape[1] if "y" in batch else int(batch.get("steps", self.steps))
         if self.feed == "repeat":
             x = v.unsqueeze(1).expand(B, T, v.shape[-1])  # (B, T, F)
         else:
@@ -61,5 +64,6 @@ class OneToMany(Topology):
 
     def build(self, info, out_size):
         in_size = info.n_features if self.params.feed == "repeat" else 1
+        steps = self.params.steps or int(info.meta.get("length", 50))
         return OneToManyModel(self.recurrent(in_size), info.n_features, out_size,
-                              self.params.feed, self.params.steps)
+                              self.params.feed, steps)
