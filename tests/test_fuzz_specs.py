@@ -220,3 +220,14 @@ def test_every_file_dataset_refuses_an_unusable_file_clearly(dataset, kind, tmp_
     assert isinstance(e.value, (DataError, SpecError))
     assert path.name in str(e.value)
 
+
+
+@pytest.mark.parametrize("hidden, layers, cell", [(65_536, 1, "lstm"), (30_000, 1, "lstm"),
+                                                  (16_384, 64, "rnn")])
+def test_sizes_valid_alone_but_unallocatable_together_are_spec_errors(hidden, layers, cell):
+    """Each key is within its own bounds; the product would be a multi-GB allocation that
+    ends in an out-of-memory kill instead of an error — refused at validation."""
+    spec = {**PROBE, "model": {**PROBE["model"], "hidden_size": hidden, "num_layers": layers,
+                               "cell": cell}}
+    with pytest.raises(SpecError, match=r"model\.hidden_size.*billion recurrent weights"):
+        load_spec(spec)

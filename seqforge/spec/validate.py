@@ -199,6 +199,7 @@ def validate_spec(raw: Any, *, registry: Registry, lines: Lines | None = None,
         if topo is not None and cell is not None:
             try:
                 model_spec = ModelSpec(topology=topo, cell=cell, **generic)
+                _check_model_size(ctx, registry, model_spec)
             except ValidationError as exc:
                 ctx.pydantic(("model",), exc)
         else:  # still report type errors in the generic keys
@@ -300,6 +301,25 @@ def _check_fit(ctx: _Ctx, reg: Registry, data: DataSpec, model: ModelSpec, task:
         ctx.error(("model", "bidirectional"),
                   f"topology {model.topology.name!r} cannot be bidirectional "
                   "(its outputs must not see the future)")
+
+
+#: recurrent weights seqforge will allocate at most (8 GB in float32 before gradients and
+#: optimizer state — beyond one GPU); each model key is valid alone, not every product is
+MAX_RECURRENT_WEIGHTS = 2_000_000_000
+
+
+def _check_model_size(ctx: _Ctx, reg: Registry, model: ModelSpec) -> None:
+    """Refuse sizes whose product cannot be allocated, before anything tries to."""
+    gates = getattr(reg.get("cell", model.cell.name), "num_gates", 1)
+    dirs = 2 if model.bidirectional else 1
+    weights = model.num_layers * dirs * gates * model.hidden_size ** 2  # weight_hh alone
+    if weights > MAX_RECURRENT_WEIGHTS:
+        ctx.error(("model", "hidden_size"),
+                  f"hidden_size {model.hidden_size} × {model.num_layers} layer(s) of "
+                  f"{model.cell.name!r} ({gates} gate(s){', bidirectional' if dirs > 1 else ''}) "
+                  f"is about {weights / 1e9:.1f} billion recurrent weights — more than seqforge "
+                  f"allocates ({MAX_RECURRENT_WEIGHTS / 1e9:.0f} billion); lower model.hidden_size "
+                  "or model.num_layers")
 
 
 def _call_or_attr(cls: Any, attr: str, params: Any) -> Any:
