@@ -381,6 +381,26 @@ def test_match_counts_by_hand():
     assert match_counts(longer, y) == (3, 9, 9)
 
 
+@settings(max_examples=60, deadline=None)
+@given(pairs=st.lists(st.tuples(st.text("abc", max_size=5), st.text("abc", min_size=1, max_size=5)),
+                      min_size=1, max_size=6))
+def test_match_counts_agree_with_string_comparison(pairs):
+    """Decoded ids (padded after <eos>) vs targets: exact match is string equality and
+    token hits are the positions (<eos> included) where the two agree."""
+    vocab = Vocab(list("abc"))
+
+    def padded(strings):
+        ids = [torch.tensor(vocab.encode(list(s), add_eos=True)) for s in strings]
+        return torch.nn.utils.rnn.pad_sequence(ids, batch_first=True)
+
+    preds, targets = [p for p, _ in pairs], [t for _, t in pairs]
+    exact, hit, total = match_counts(padded(preds), padded(targets))
+    assert exact == sum(p == t for p, t in zip(preds, targets))
+    assert total == sum(len(t) + 1 for t in targets)
+    assert hit == sum(a == b for p, t in zip(preds, targets)
+                      for a, b in zip(list(p) + ["$"], list(t) + ["$"]))
+
+
 def test_loss_ignores_padding():
     _, b = bundle_of(source="reversal", n=100)
     task = Seq2Seq(None, b)

@@ -35,7 +35,7 @@ from ..inference.beam import Decoded, beam_search, greedy_decode, strip_after_eo
 from .base import ArtifactContext, Metrics, Task, TaskParams
 
 
-class Seq2SeqParams(TaskParams):
+class Seq2SeqTaskParams(TaskParams):
     beam: int = Field(1, ge=1, le=64, description="beam width for predictions (predict, "
                                                   "predictions.csv); metrics always decode greedily")
     attention_examples: int = Field(4, ge=0, le=16,
@@ -84,7 +84,7 @@ class Seq2SeqMetrics(Metrics):
 class Seq2Seq(Task):
     """Source string → target string (exact match / token accuracy vs a model-free rule)."""
 
-    Params = Seq2SeqParams
+    Params = Seq2SeqTaskParams
     outputs = ("sequence",)
     monitor = "val_exact_match"
 
