@@ -202,7 +202,7 @@ def train(spec: Spec | str | Path | dict, *, out: str | Path | None = "runs",
     best = run_dir.checkpoints / "best.pt" if run_dir is not None else None
     weights = "last"
     if best is not None and best.exists() and trainer.state.best_epoch:
-        trainer.model.load_state_dict(load_checkpoint(best, map_location=dev)["model"])
+        trainer.base_model.load_state_dict(load_checkpoint(best, map_location=dev)["model"])
         weights = f"best (epoch {trainer.state.best_epoch}, by {trainer.monitor})"
     test_loader = built.bundle.loader("test", spec.train.batch_size)
     test = trainer.evaluate(test_loader, "test") if test_loader is not None else {}

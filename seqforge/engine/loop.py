@@ -170,6 +170,8 @@ class Trainer:
         self.compile_decision = "eager"
         self._interrupt: int | None = None
         self._carry = None
+        # the shuffle generator's state when the current epoch began (mid-epoch replay)
+        self._epoch_gen_state: torch.Tensor | None = None
 
     # -- description ---------------------------------------------------------------------
     def _seq_len(self) -> int:
@@ -287,10 +289,16 @@ class Trainer:
         return row
 
     # -- checkpoints -----------------------------------------------------------------------
+    @property
+    def base_model(self) -> torch.nn.Module:
+        """The model without a ``torch.compile`` wrapper (whose state_dict keys carry an
+        ``_orig_mod.`` prefix): checkpoints always hold the plain model's weights."""
+        return getattr(self.model, "_orig_mod", self.model)
+
     def checkpoint_payload(self) -> dict[str, Any]:
         return {
             "format": CHECKPOINT_FORMAT,
-            "model": self.model.state_dict(),
+            "model": self.base_model.state_dict(),
             "optimizer": self.optimizer.state_dict(),
             "scheduler": self.scheduler.state_dict() if self.scheduler else None,
             "scaler": self.scaler.state_dict() if self.scaler else None,
@@ -322,7 +330,9 @@ class Trainer:
         return path
 
     def restore(self, path: Path) -> None:
-        ck = load_checkpoint(path, map_location=self.device)
+        # load on the CPU: RNG and generator states must stay CPU byte tensors; weights and
+        # optimizer state are copied to the model's device by load_state_dict
+        ck = load_checkpoint(path, map_location="cpu")
         if ck.get("format") != CHECKPOINT_FORMAT:
             raise RunDirError(f"{path}: not a {CHECKPOINT_FORMAT} checkpoint "
                               f"(format {ck.get('format')!r})")
@@ -332,7 +342,7 @@ class Trainer:
                 f"{path}: cannot resume — the data changed since the run started "
                 f"(fingerprint {saved} then, {now} now: {self.bundle.source}). "
                 "Start a new run for new data.")
-        self.model.load_state_dict(ck["model"])
+        self.base_model.load_state_dict(ck["model"])
         self.optimizer.load_state_dict(ck["optimizer"])
         if self.scheduler is not None and ck.get("scheduler") is not None:
             self.scheduler.load_state_dict(ck["scheduler"])
@@ -342,7 +352,7 @@ class Trainer:
         if ck.get("generator") is not None:
             self.generator.set_state(ck["generator"])
         self._epoch_gen_state = ck.get("epoch_generator")
-        self._carry = ck.get("carry")
+        self._carry = _state_to(ck.get("carry"), self.device)
         _set_rng_state(ck["rng"])
 
     # -- signals -------------------------------------------------------------------------
@@ -374,7 +384,6 @@ class Trainer:
     # -- the loop --------------------------------------------------------------------------
     def fit(self) -> list[dict[str, Any]]:
         t = self.train_spec
-        self._epoch_gen_state = getattr(self, "_epoch_gen_state", None)
         if self.device.type == "cuda" and t.compile != "off":
             self.model, self.compile_decision = self._choose_compile()
         old_handlers = self._install_signals()
@@ -476,6 +485,15 @@ class Trainer:
             self.optimizer.zero_grad(set_to_none=True)
 
         return choose_compiled(self.model, step, self.train_spec.compile, self.device)
+
+
+def _state_to(state, device: torch.device):
+    """A (nested) recurrent state moved to ``device``."""
+    if isinstance(state, torch.Tensor):
+        return state.to(device)
+    if isinstance(state, (list, tuple)):
+        return type(state)(_state_to(s, device) for s in state)
+    return state
 
 
 def _batch_of(state) -> int | None:
