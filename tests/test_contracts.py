@@ -6,6 +6,8 @@
 * every registered topology × every registered cell gets one ``TopologyContract`` class;
 * a few built-in parameter ranges the derived variants cannot know (chunk sizes of the
   scan cells, decoder sizes and teacher forcing of the encoder–decoder);
+* padding changes neither outputs nor the *task's loss*, on shipped specs whose data vary
+  in length (the kit checks models; losses belong to tasks);
 * the kit catches deliberately broken components, naming the violated property — so
   none of its checks passes vacuously;
 * the kit's API: reports, skips, unknown names, profiles.
@@ -13,11 +15,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pydantic
 import pytest
 import torch
 from pydantic import ConfigDict
 
+from seqforge.api import build, load_spec
 from seqforge.cells.base import step_loop
 from seqforge.cells.gru import GRUCell
 from seqforge.cells.lstm import LSTMCell
@@ -71,6 +76,55 @@ def test_encoder_decoder_bridges_and_teacher_forcing(prop):
     run_topology_property("encoder_decoder", prop, cells=("gru", "lstm"), params={
         "decoder_layers": [None, 1, 2], "decoder_hidden_size": [None, 1, 3],
         "teacher_forcing": [1.0, 0.5, 0.0]})
+
+
+# -- losses ignore padding too (shipped specs whose data vary in length) ------------------------
+
+REPO = Path(__file__).resolve().parents[1]
+#: spec -> overrides that make it small; each has sequences of varying length
+VARIABLE_LENGTH_SPECS = {
+    "reversal_seq2seq.yaml": ["data.n=200", "model.hidden_size=8"],
+    "docstring_topics.yaml": ["model.hidden_size=8", "model.embedding=4"],
+}
+
+
+def _pad_more(batch: dict, extra: int) -> dict:
+    """The batch as the default collate would pad it next to a row ``extra`` steps longer:
+    zeros appended to x (and to a sequence y), lengths stated for every row."""
+    out = dict(batch)
+    x = batch["x"]
+    out["x"] = torch.cat([x, x.new_zeros(x.shape[0], extra, *x.shape[2:])], dim=1)
+    out["lengths"] = batch.get("lengths", torch.full((x.shape[0],), x.shape[1]))
+    y = batch.get("y")
+    if isinstance(y, torch.Tensor) and y.dim() >= 2:
+        out["y"] = torch.cat([y, y.new_zeros(y.shape[0], extra, *y.shape[2:])], dim=1)
+        out["y_lengths"] = batch.get("y_lengths", torch.full((y.shape[0],), y.shape[1]))
+    return out
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(VARIABLE_LENGTH_SPECS))
+def test_padding_changes_neither_outputs_nor_loss(name):
+    """Padding a sequence further changes neither its outputs nor the task's loss."""
+    path = REPO / "specs" / name
+    if not path.exists():
+        pytest.skip(f"{path} is gone")
+    built = build(load_spec(path, overrides=VARIABLE_LENGTH_SPECS[name]))
+    batch = built.bundle.collate([built.bundle.train[i] for i in range(8)])
+    assert "lengths" in batch, "these rows do not vary in length: the test would be vacuous"
+    padded = _pad_more(batch, extra=3)
+    model = built.model.eval()
+    with torch.no_grad():
+        out, _ = model(batch)
+        out2, _ = model(padded)
+        loss, loss2 = built.task.loss(out, batch), built.task.loss(out2, padded)
+    torch.testing.assert_close(loss2, loss, rtol=1e-5, atol=1e-6)
+    if out.dim() == 2:  # one vector per row
+        torch.testing.assert_close(out2, out, rtol=1e-5, atol=1e-6)
+    else:  # a sequence per row: compare the valid steps
+        lens = padded["y_lengths"] if "y_lengths" in padded else padded["lengths"]
+        for b, L in enumerate(lens.tolist()):
+            torch.testing.assert_close(out2[b, :L], out[b, :L], rtol=1e-5, atol=1e-6)
 
 
 # -- the kit catches broken components ------------------------------------------------------------
@@ -317,7 +371,8 @@ def test_profiles(monkeypatch):
     monkeypatch.setattr(settings, "_active", None)
     monkeypatch.setenv(settings.ENV_VAR, "thorough")
     assert settings.current().name == "thorough"
-    assert settings.current().examples(expensive=True) == settings.PROFILES["thorough"].gradcheck_examples
+    thorough = settings.PROFILES["thorough"]
+    assert settings.current().examples(expensive=True) == thorough.gradcheck_examples
     monkeypatch.setenv(settings.ENV_VAR, "nope")
     with pytest.raises(ValueError, match="choose one of ci, dev, thorough"):
         settings.current()

@@ -21,7 +21,7 @@ listing every violated property with hypothesis's smallest counterexample::
 Cell properties (:data:`CELL_PROPERTIES`): ``params``, ``state``, ``fast_path``,
 ``batch_independence``, ``causality``, ``gradcheck``, ``init`` — see
 :mod:`seqforge.testing.cells`. Topology properties (:data:`TOPOLOGY_PROPERTIES`):
-``shapes``, ``batch_independence``, ``causality``, ``no_target_leak``,
+``shapes``, ``dtype``, ``batch_independence``, ``causality``, ``no_target_leak``,
 ``padding_invariance``, ``fast_path``, ``tbptt``, ``gradcheck`` — see
 :mod:`seqforge.testing.topologies`.
 

@@ -135,12 +135,14 @@ class TopologyCase:
             hidden_size=self.H, num_layers=self.layers, dropout=self.dropout,
             bidirectional=self.bidirectional, embedding=self.embedding)
 
-    def build(self) -> torch.nn.Module:
+    def build(self, default_dtype: bool = False) -> torch.nn.Module:
         """The model, float64, in eval mode (call ``.train()`` where a property needs it).
 
+        ``default_dtype``: build it under torch's default dtype and convert it afterwards
+        (``model.to(float64)``), as a user converting a trained model would.
         For a "sequence" output it also settles :attr:`follows` (see
         :attr:`TopologySubject.output_length`), which shapes the batches."""
-        with float64():
+        with contextlib.nullcontext() if default_dtype else float64():
             topo = self.subject.cls(self.model_spec(), self.topology_params, self.cell)
             model = topo.build(self.info(), self.out_size)
         model = model.to(DT).eval()
@@ -260,7 +262,8 @@ def draw_case(data, subject: TopologySubject, max_size: int, *, tiny: bool = Fal
     H = data.draw(st.integers(1, m), label="H")
     layers = data.draw(st.integers(1, 2), label="layers")
     if bidirectional is None:
-        bidirectional = subject.cls.allows_bidirectional and data.draw(st.booleans(), label="bidirectional")
+        bidirectional = (subject.cls.allows_bidirectional
+                         and data.draw(st.booleans(), label="bidirectional"))
     drop = data.draw(st.sampled_from([0.0, 0.5]), label="dropout") if dropout and layers > 1 else 0.0
     embedding = None
     if kind == "tokens":

@@ -115,11 +115,13 @@ def _params(s: CellSubject, data) -> None:
         raise AssertionError(f"{s.name}.Params() must build from defaults alone: {exc}") from None
     cell = s.cls(3, 2)  # params=None means the defaults
     if not isinstance(cell.params, P):
-        raise AssertionError(f"{s.name}(3, 2).params is {type(cell.params).__name__}, expected {P.__name__}")
+        raise AssertionError(f"{s.name}(3, 2).params is {type(cell.params).__name__}, "
+                             f"expected {P.__name__}")
     params = s.draw_params(data)
     cell = s.cls(3, 2, params)
     if cell.params != params:
-        raise AssertionError(f"{s.name}: cell.params {cell.params!r} is not the params it was built with")
+        raise AssertionError(f"{s.name}: cell.params {cell.params!r} is not the params it "
+                             "was built with")
     if (cell.input_size, cell.hidden_size) != (3, 2):
         raise AssertionError(f"{s.name}(3, 2): input_size/hidden_size are "
                              f"{(cell.input_size, cell.hidden_size)}")
@@ -196,7 +198,8 @@ def _fast_path(s: CellSubject, data) -> None:
     assert_shape(y_f, (B, T, H), "forward_sequence output")
     assert_close(y_f, y_s, "forward_sequence output vs step loop", s.tol)
     if len(s_f) != len(s_s):
-        raise AssertionError(f"forward_sequence returned {len(s_f)} state tensors, step loop {len(s_s)}")
+        raise AssertionError(f"forward_sequence returned {len(s_f)} state tensors, "
+                             f"step loop {len(s_s)}")
     for k, (a, b) in enumerate(zip(s_f, s_s)):
         assert_close(a, b, f"final state[{k}] vs step loop", s.tol)
     names = ["x", *(f"initial state[{k}]" for k in range(len(state))),
@@ -233,7 +236,8 @@ def _batch_independence(s: CellSubject, data) -> None:
         y2, s2 = cell(x2[:, 0], state2)
         assert_close(y2[keep], y1[keep], f"step output of rows {keep} after changing row {j}", s.tol)
         for k, (a, b) in enumerate(zip(s2, s1)):
-            assert_close(a[keep], b[keep], f"step state[{k}] of other rows after changing row {j}", s.tol)
+            assert_close(a[keep], b[keep],
+                         f"step state[{k}] of other rows after changing row {j}", s.tol)
         y1, s1 = cell.forward_sequence(x, state, lengths)
         y2, s2 = cell.forward_sequence(x2, state2, lengths2)
         assert_close(y2[keep], y1[keep], f"forward_sequence output of other rows after changing "

@@ -84,7 +84,8 @@ def _derived(model: type[BaseModel]) -> st.SearchStrategy:
     return params_strategy(model, {})
 
 
-def lengths_strategy(B: int, T: int, *, min_length: int = 1, full_row: bool = True) -> st.SearchStrategy:
+def lengths_strategy(B: int, T: int, *, min_length: int = 1,
+                     full_row: bool = True) -> st.SearchStrategy:
     """Valid lengths for a batch of B rows padded to T steps, as a list.
 
     ``full_row``: one row spans all T steps, as the default collate produces (it pads to

@@ -10,6 +10,8 @@ float64 and checks:
                        input x — probed once per example, or pinned), finite,
                        in eval and train mode (dropout included), with a finite backward;
                        the state it returns can be fed back (topologies with TBPTT).
+``dtype``              built in float32 and converted with ``model.to(float64)``, the model
+                       computes in float64 (nothing follows torch's default dtype).
 ``batch_independence`` changing row j (inputs, target, length) leaves other rows' outputs
                        unchanged, in eval and in train mode.
 ``causality``          unidirectional aligned outputs: ∂y_t/∂x_t' = 0 for t' > t.
@@ -45,7 +47,7 @@ from ..recurrent import Recurrent
 from ..topologies.base import Topology
 from .asserts import (DEFAULT_TOL, Tolerance, assert_close, assert_finite, assert_shape,
                       assert_zero, flatten_tensors)
-from .batches import (TARGETS, TopologyCase, TopologySubject, draw_case, float64,
+from .batches import (DT, TARGETS, TopologyCase, TopologySubject, draw_case, float64,
                       produces_of)
 from .runner import NotApplicable, Property, check_all, resolve, run_property, seed_cpu
 from .settings import current
@@ -56,7 +58,8 @@ from .strategies import ParamsSpec, params_strategy, seeds
 DEFAULT_CELLS = ("lstm",)
 
 
-def topology_subject(topology: type[Topology] | str, cells: Sequence[type[Cell] | str] | type[Cell] | str = DEFAULT_CELLS,
+def topology_subject(topology: type[Topology] | str,
+                     cells: Sequence[type[Cell] | str] | type[Cell] | str = DEFAULT_CELLS,
                      *, params: ParamsSpec = None, cell_params: ParamsSpec = None,
                      inputs: Sequence[str] | None = None, targets: Sequence[str] = TARGETS,
                      output_length: str = "auto", tol: Tolerance = DEFAULT_TOL) -> TopologySubject:
@@ -144,6 +147,17 @@ def _shapes(s: TopologySubject, data) -> None:
     if s.cls.supports_tbptt:
         out2, _ = _forward(model, batch, state, seed=0)
         assert_shape(out2, case.out_shape(), "output when fed back its own returned state")
+
+
+def _dtype(s: TopologySubject, data) -> None:
+    case = _case(s, data)
+    model = case.build(default_dtype=True)  # float32 weights, then model.to(float64)
+    batch = case.batch(_gen(data))
+    out, _ = model(batch)  # under torch's default dtype, not the kit's float64
+    if out.dtype != DT:
+        raise AssertionError(f"a model converted with .to(float64) returns {out.dtype}: some "
+                             "tensor follows torch's default dtype instead of the parameters'")
+    assert_shape(out, case.out_shape(), "output of the converted model")
 
 
 def _batch_independence(s: TopologySubject, data) -> None:
@@ -365,6 +379,7 @@ def _only_tbptt(s: TopologySubject) -> str | None:
 
 TOPOLOGY_PROPERTIES: dict[str, Property] = {p.name: p for p in (
     Property("shapes", "output shape follows `produces`; finite values and gradients", _shapes),
+    Property("dtype", "a model converted with .to(dtype) computes in that dtype", _dtype),
     Property("batch_independence", "changing one row leaves every other row unchanged",
              _batch_independence),
     Property("causality", "a unidirectional aligned output at t reads no input after t",
@@ -392,7 +407,8 @@ def run_topology_property(topology: type[Topology] | str, name: str, *,
     violation, :class:`NotApplicable` where it does not apply. ``matrix``: this is one
     pair of a cell × topology matrix, run the profile's smaller example count."""
     if name not in TOPOLOGY_PROPERTIES:
-        raise ValueError(f"unknown topology property {name!r}; known: {', '.join(TOPOLOGY_PROPERTIES)}")
+        raise ValueError(f"unknown topology property {name!r}; "
+                         f"known: {', '.join(TOPOLOGY_PROPERTIES)}")
     s = topology_subject(topology, cells, params=params, cell_params=cell_params, inputs=inputs,
                          targets=targets, output_length=output_length, tol=tol)
     run_property(TOPOLOGY_PROPERTIES[name], s, _label(s), max_examples, matrix, shrink)

@@ -49,13 +49,17 @@ class InputAdapter(nn.Module):
             self.size = self.vocab_size  # one-hot: the classic char-RNN input
         else:
             self.size = info.n_features
+        # an empty buffer only to follow the model's dtype (``model.double()``,
+        # ``.to(torch.bfloat16)``): one-hot inputs have no weight to take it from;
+        # non-persistent, so checkpoints are unchanged
+        self.register_buffer("_dtype", torch.empty(0), persistent=False)
 
     def forward(self, x: Tensor) -> Tensor:
         if not self.vocab_size:
             return x
         if self.embed is not None:
             return self.embed(x)  # (B, T, E)
-        return F.one_hot(x, self.vocab_size).to(torch.get_default_dtype())  # (B, T, V)
+        return F.one_hot(x, self.vocab_size).to(self._dtype.dtype)  # (B, T, V)
 
 
 class Topology:
