@@ -26,7 +26,8 @@ import torch
 import torch.nn.functional as F
 
 from seqforge.api import train
-from seqforge.data.base import DataBundle, DataInfo, DataParams, DatasetSource, TensorItems, fingerprint
+from seqforge.data.base import (DataBundle, DataInfo, DataParams, DatasetSource, TensorItems,
+                                fingerprint)
 from seqforge.engine.callbacks import Callback
 from seqforge.engine.loop import Interrupted
 from seqforge.hookspecs import hookimpl

@@ -66,14 +66,15 @@ SIZE_KEYS = {"hidden_size", "num_layers", "window", "horizon", "batch_size", "ep
              "decoder_hidden_size", "n_train", "n_val", "n_test", "stride", "max_digits",
              "min_freq", "samples", "sample_length", "max_value"}
 #: where component names live
-NAME_PATHS = [("data", "dataset"), ("model", "topology"), ("model", "cell"), ("model", "cell", "name"),
-              ("task",), ("task", "name"), ("train", "optimizer"), ("train", "optimizer", "name"),
+NAME_PATHS = [("data", "dataset"), ("model", "topology"), ("model", "cell"),
+              ("model", "cell", "name"), ("task",), ("task", "name"), ("train", "optimizer"), ("train", "optimizer", "name"),
               ("train", "scheduler"), ("train", "scheduler", "name")]
 
-EXTREME_NUMBERS = [-(2 ** 63), -(10 ** 12), -1, 0, 1, 2 ** 31, 2 ** 63, 10 ** 30, -0.5, 0.5, 1.5,
-                   1e308, -1e308, float("inf"), float("-inf"), float("nan"), True, "10", "-1", "1e3"]
-ODD_STRINGS = ["", " ", "\t", "none", "null", "~", "auto", "NaN", "0x10", "builtin:", "builtin:nope",
-               "../../../../etc/passwd", "/dev/null", "C:\\x.csv", "\x00", "é", "🙂" * 3,
+EXTREME_NUMBERS = [-(2 ** 63), -(10 ** 12), -1, 0, 1, 2 ** 31, 2 ** 63, 10 ** 30, -0.5, 0.5,
+                   1.5, 1e308, -1e308, float("inf"), float("-inf"), float("nan"), True, "10",
+                   "-1", "1e3"]
+ODD_STRINGS = ["", " ", "\t", "none", "null", "~", "auto", "NaN", "0x10", "builtin:",
+               "builtin:nope", "../../../../etc/passwd", "/dev/null", "C:\\x.csv", "\x00", "é", "🙂" * 3,
                "a" * 300, "os.system", "__import__('os')", "seqforge.cells.lstm:LSTMCell",
                "lambda: 0", "${HOME}", "{{x}}"]
 
@@ -188,7 +189,8 @@ def malformed_specs(draw, *, odd_keys_allowed: bool = True) -> Any:
                 target = _get(spec, p[:-1])
                 if isinstance(target, dict):
                     near = _typo(str(key), draw(st.integers(0, 9)))
-                    target[draw(st.one_of(st.just(near), st.text(min_size=1, max_size=8)))] = draw(junk)
+                    new_key = draw(st.one_of(st.just(near), st.text(min_size=1, max_size=8)))
+                    target[new_key] = draw(junk)
             elif op == "odd_key":
                 target = _get(spec, p[:-1])
                 if isinstance(target, dict):
@@ -239,7 +241,8 @@ overrides = st.lists(st.one_of(
                                "data.dataset", "x.y.z", "model.cell.dropout", "name", "seed"]),
               st.sampled_from(["", "1", "-1", "0", "abc", "[1, 2]", "{a: 1}", "null", "1e400",
                                "!!python/name:os.system", "&a [*a]", "'unclosed", "[",
-                               "gru", "10000000000000000000000"])).map(lambda kv: f"{kv[0]}={kv[1]}"),
+                               "gru", "10000000000000000000000"]),
+              ).map(lambda kv: f"{kv[0]}={kv[1]}"),
 ), max_size=3)
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import os
 import random
+import select
 import signal
 import sys
 import time
@@ -67,6 +68,16 @@ def test_atomic_text(tmp_path):
     assert p.read_text(encoding="utf-8") == "two ✓"
 
 
+def _wait_ready(r: int, pid: int) -> None:
+    """Block until the child writes its byte — at most 60 s (then kill it and fail)."""
+    ready, _, _ = select.select([r], [], [], 60)
+    if not ready:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        pytest.fail("the forked writer never got going")
+    assert os.read(r, 1) == b"!"
+
+
 def _fork(child) -> int:
     pid = os.fork()
     if pid == 0:  # the child never returns into pytest
@@ -100,7 +111,7 @@ def test_kill9_in_the_middle_of_writing_leaves_the_old_checkpoint(tmp_path):
 
     pid = _fork(child)
     os.close(w)
-    assert os.read(r, 1) == b"!"
+    _wait_ready(r, pid)
     os.kill(pid, signal.SIGKILL)
     _, status = os.waitpid(pid, 0)
     os.close(r)
@@ -133,7 +144,7 @@ def test_kill9_at_random_moments_of_a_save_loop_never_corrupts_last(tmp_path):
 
         pid = _fork(child)
         os.close(w)
-        assert os.read(r, 1) == b"!"
+        _wait_ready(r, pid)
         time.sleep(rng.uniform(0.0, 0.05))  # a random moment, on purpose
         os.kill(pid, signal.SIGKILL)
         os.waitpid(pid, 0)

@@ -119,12 +119,14 @@ DATA_FILES = {
     "one_row.csv": "step,value\n1,0.5\n",
     "twelve_rows.csv": "step,value\n" + "".join(f"{i},{i}\n" for i in range(12)),
     "text_values.csv": "step,value\n" + "".join(f"{i},abc\n" for i in range(50)),
-    "nan_cells.csv": "step,value\n" + "".join(f"{i},{'nan' if i % 9 == 0 else i}\n" for i in range(80)),
+    "nan_cells.csv": "step,value\n" + "".join(f"{i},{'nan' if i % 9 == 0 else i}\n"
+                                              for i in range(80)),
     "ragged.csv": "step,value\n1,2\n3,4,5\n6\n" + ROWS_OK,
     "blank_lines.csv": "step,value\n\n\n" + ROWS_OK.replace("\n", "\n\n"),
     "constant.csv": "step,value\n" + "".join(f"{i},1.0\n" for i in range(200)),
     "huge.csv": "step,value\n" + "".join(f"{i},{1e308 if i % 2 else -1e308}\n" for i in range(100)),
-    "infinite.csv": "step,value\n" + "".join(f"{i},{'inf' if i == 50 else i}\n" for i in range(100)),
+    "infinite.csv": "step,value\n" + "".join(f"{i},{'inf' if i == 50 else i}\n"
+                                             for i in range(100)),
     "bom.csv": "\ufeffstep,value\n" + ROWS_OK,
     "dup_header.csv": "value,value\n" + ROWS_OK,
     "dates_unsorted.csv": "date,value\n2020-01-03,1\n2020-01-01,2\n2020-01-02,3\n" * 30,

@@ -34,8 +34,6 @@ from seqforge.engine.rundir import RunDir
 
 pytestmark = pytest.mark.slow
 
-REPO = Path(__file__).resolve().parents[1]
-
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory):
@@ -59,11 +57,25 @@ def reference(project, tmp_path_factory):
                      out=tmp_path_factory.mktemp("ref"))
 
 
-def _start(project: Path, out: str, *extra: str) -> subprocess.Popen:
-    env = {**os.environ, "PYTHONUNBUFFERED": "1", "SEQFORGE_DISABLE_PLUGINS": "1"}
-    return subprocess.Popen(
-        [sys.executable, "-m", "seqforge", "run", "specs/probe.yaml", "--out", out, "-q", *extra],
-        cwd=project, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+@pytest.fixture
+def start():
+    """``start(project, out, *args)``: a ``seqforge run`` child, killed if a test fails."""
+    procs: list[subprocess.Popen] = []
+
+    def _start(project: Path, out: str, *extra: str) -> subprocess.Popen:
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", "SEQFORGE_DISABLE_PLUGINS": "1"}
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "seqforge", "run", "specs/probe.yaml", "--out", out, "-q",
+             *extra], cwd=project, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            env=env)
+        procs.append(proc)
+        return proc
+
+    yield _start
+    for proc in procs:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
 
 
 def _wait_for(cond, proc: subprocess.Popen, what: str, timeout: float = 120.0):
@@ -86,15 +98,17 @@ def _last_checkpoint(out: Path):
     return found[0] if found else None
 
 
-def test_sigint_mid_epoch_checkpoints_prints_resume_and_resumes_bit_identical(project, reference):
+def test_sigint_mid_epoch_checkpoints_prints_resume_and_resumes_bit_identical(
+        project, reference, start):
     out = project / "runs_sigint"
-    proc = _start(project, "runs_sigint")
+    proc = start(project, "runs_sigint")
     last = _wait_for(lambda: _last_checkpoint(out), proc, "the first mid-epoch checkpoint")
     proc.send_signal(signal.SIGINT)
     stdout, stderr = proc.communicate(timeout=120)
     assert proc.returncode == 130, stderr
     assert "Traceback" not in stderr
-    assert "interrupted by SIGINT" in stderr and f"checkpoint written to {last.relative_to(project)}" in stderr
+    assert "interrupted by SIGINT" in stderr
+    assert f"checkpoint written to {last.relative_to(project)}" in stderr
     loop = torch.load(last, weights_only=True)["loop"]
     per_epoch = reference.history[0]["steps"]
     assert loop["epoch"] == 0 and 0 < loop["batch_in_epoch"] < per_epoch  # mid-epoch
@@ -113,10 +127,10 @@ def test_sigint_mid_epoch_checkpoints_prints_resume_and_resumes_bit_identical(pr
     assert loss_columns(rows) == loss_columns(reference.history)
 
 
-def test_kill9_never_corrupts_last_and_resume_is_bit_identical(project, reference):
+def test_kill9_never_corrupts_last_and_resume_is_bit_identical(project, reference, start):
     """A checkpoint after every step; SIGKILL once it has been rewritten a few times."""
     out = project / "runs_kill9"
-    proc = _start(project, "runs_kill9", "--set", "train.checkpoint.every_n_steps=1")
+    proc = start(project, "runs_kill9", "--set", "train.checkpoint.every_n_steps=1")
     last = _wait_for(lambda: _last_checkpoint(out), proc, "the first checkpoint")
     seen = set()
 

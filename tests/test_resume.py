@@ -69,7 +69,7 @@ def test_reference_is_shuffled_dropout_and_scheduled(reference):
 
 
 def test_mid_epoch_interruptions_resume_bit_identical(csv, reference, tmp_path):
-    """Three interruptions — mid epoch 1, at the end of epoch 1, mid epoch 3 — change nothing."""
+    """Three interruptions — mid epoch 1, end of epoch 1, mid epoch 3 — change nothing."""
     per_epoch = reference.history[0]["steps"]
     stops = [SignalAt(step=5), SignalAt(epoch=1),
              SignalAt(step=2 * per_epoch + 3, signum=signal.SIGTERM)]

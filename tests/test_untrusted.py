@@ -116,7 +116,8 @@ TAGGED = [
     "model: !!python/object/new:builtins.dict {{}}",
     "train: !!python/object:seqforge.spec.schema.TrainSpec {{epochs: 1}}",
     "task: !forecast forecast",
-    "model:\n  cell: !!python/object/apply:builtins.eval [\"__import__('os').system('touch {m}')\"]",
+    "model:\n  cell: !!python/object/apply:builtins.eval\n"
+    "    [\"__import__('os').system('touch {m}')\"]",
 ]
 
 

@@ -367,8 +367,9 @@ class Trainer:
                 raise KeyboardInterrupt
             self._interrupt = signum
             try:
-                self._emit("on_message", f"{signal.Signals(signum).name} received: finishing this "
-                                         "step, then writing a checkpoint (again to stop at once)…")
+                self._emit("on_message", f"{signal.Signals(signum).name} received: finishing "
+                                         "this step, then writing a checkpoint (again: stop "
+                                         "at once)…")
             except RuntimeError:  # the signal landed inside a print to the same stream
                 pass
 
