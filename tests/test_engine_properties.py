@@ -130,9 +130,10 @@ def same_weights(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> bool
 
 
 class GradProbe(Callback):
-    """After every optimizer step: the total norm and the largest element of the
-    gradients the optimizer just applied (the engine zeroes them only before the next
-    backward, so at ``on_batch_end`` they are the clipped ones that were used)."""
+    """After every batch: the total norm and the largest element of the gradients the
+    optimizer just applied (the engine zeroes them only before the next backward, so at
+    ``on_batch_end`` they are the clipped ones that were used — with truncated BPTT, those
+    of the batch's last chunk)."""
 
     def __init__(self):
         self.norms: list[float] = []
