@@ -21,6 +21,7 @@ app = typer.Typer(
     name="seqforge",
     help="Recurrent sequence models (RNN, LSTM, GRU …) declared in YAML: validate, train, "
          "predict, generate.",
+    epilog="Installed plugins may add commands: `seqforge plugins` lists them.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -294,11 +295,15 @@ def export(run_dir: RunArg,
 
 def main() -> None:
     """Console-script entry point: add plugin commands, then run the app."""
-    if len(sys.argv) > 1 and sys.argv[1] not in ("--help", "-h", "--version"):
+    if sys.argv[1:2] != ["--version"]:
+        # built-in task commands (generate, translate, …) belong in --help too; their
+        # modules import torch only inside the commands. Installed plugins' commands are
+        # added whenever a command runs (scanning installed packages costs ~0.1 s).
         from .plugins import add_commands
 
+        bare = len(sys.argv) < 2 or sys.argv[1] in ("--help", "-h")
         try:
-            add_commands(app)
+            add_commands(app, installed=not bare)
         except Exception as exc:  # pragma: no cover - never let a plugin break the CLI
             _err(f"warning: plugin commands unavailable ({exc})")
     app()

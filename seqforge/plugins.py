@@ -14,7 +14,6 @@ broken package never takes the CLI down.
 from __future__ import annotations
 
 import importlib
-import importlib.metadata as md
 import os
 import pkgutil
 import warnings
@@ -52,19 +51,33 @@ def _builtin_modules() -> list[str]:
     return sorted(f"{builtins.__name__}.{m.name}" for m in pkgutil.iter_modules(builtins.__path__))
 
 
+_builtins_loaded = False
+
+
+def load_builtins() -> None:
+    """Register the built-in plugins (cheap: their hooks import torch only when called)."""
+    global _builtins_loaded
+    if _builtins_loaded:
+        return
+    _builtins_loaded = True
+    for modname in _builtin_modules():
+        mod = importlib.import_module(modname)
+        if not pm.is_registered(mod):
+            pm.register(mod, name=modname)
+            _meta[id(mod)] = ("builtin", _version(), "builtin")
+
+
 def load_plugins() -> None:
     """Register built-ins and installed entry points once per process."""
     global _loaded
     if _loaded:
         return
     _loaded = True
-    for modname in _builtin_modules():
-        mod = importlib.import_module(modname)
-        if not pm.is_registered(mod):
-            pm.register(mod, name=modname)
-            _meta[id(mod)] = ("builtin", _version(), "builtin")
+    load_builtins()
     if os.environ.get("SEQFORGE_DISABLE_PLUGINS", "").strip() not in ("", "0"):
         return
+    import importlib.metadata as md  # costs ~0.1 s: only when plugins are wanted
+
     allowed = {s.strip() for s in os.environ.get("SEQFORGE_PLUGINS", "").split(",") if s.strip()}
     for ep in md.entry_points(group=GROUP):
         dist = ep.dist.name if ep.dist is not None else ep.name
@@ -142,9 +155,13 @@ def get_registry() -> Registry:
     return reg
 
 
-def add_commands(app) -> None:
-    """Let plugins add CLI sub-commands (hook ``register_commands``)."""
-    load_plugins()
+def add_commands(app, *, installed: bool = True) -> None:
+    """Let plugins add CLI sub-commands (hook ``register_commands``).
+
+    ``installed=False`` asks only the built-ins — what ``seqforge --help`` does, so that it
+    stays well under the 0.3 s start-up budget (scanning installed distributions is not).
+    """
+    load_plugins() if installed else load_builtins()
     for impl in pm.hook.register_commands.get_hookimpls():
         try:
             impl.function(**{a: app for a in impl.argnames})
