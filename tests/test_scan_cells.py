@@ -455,3 +455,30 @@ def test_in_recurrent_stack(cls):
     torch.testing.assert_close(y_f, y_s, **TOL)
     for a, b in zip(s_f, s_s):
         torch.testing.assert_close(a[0], b[0], **TOL)
+
+
+@pytest.mark.parametrize("cls", CELLS)
+@pytest.mark.parametrize("scan", SCANS)
+def test_low_precision_runs_the_recurrence_in_float32(cls, scan):
+    """Autocast (bf16 matmul, fp32 state): fp32 outputs, as the step gives. A bf16 model:
+    bf16 outputs. Either way the recurrence itself runs in fp32 and matches the step loop."""
+    torch.manual_seed(0)
+    cell = cls(3, 8, cls.Params(scan=scan))
+    x = torch.randn(2, 300, 3)
+    lengths = torch.tensor([300, 120])
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        state = cell.initial_state(2)
+        y, (h,) = cell.forward_sequence(x, state, lengths)
+        y_s, (h_s,) = step_loop(cell, x, state, lengths)
+    assert y.dtype == h.dtype == y_s.dtype == torch.float32
+    torch.testing.assert_close(y, y_s, rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(h, h_s, rtol=1e-4, atol=1e-5)
+
+    cell = cell.to(torch.bfloat16)
+    xb, state = x.to(torch.bfloat16), cell.initial_state(2)
+    assert state[0].dtype == torch.bfloat16
+    y, (h,) = cell.forward_sequence(xb, state, lengths)
+    y_s, (h_s,) = step_loop(cell, xb, state, lengths)
+    assert y.dtype == h.dtype == torch.bfloat16
+    # the step rounds h to bf16 after every step; the sequence path only at the end
+    torch.testing.assert_close(y.float(), y_s.float(), rtol=0.05, atol=0.05)

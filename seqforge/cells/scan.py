@@ -281,14 +281,25 @@ class ScanCell(Cell):
         raise NotImplementedError
 
     # -- compute ------------------------------------------------------------------------------
-    def _pre(self, x: Tensor) -> Tensor:
-        return F.linear(x, self.weight_ih, self.bias_ih)  # (..., G·H)
+    def _pre(self, x: Tensor, h0: Tensor) -> tuple[Tensor, torch.dtype]:
+        """Input pre-activations (..., G·H) in the dtype the recurrence runs in, and the
+        dtype of the result.
+
+        The recurrence runs in float32 at least: under autocast the matmul gives
+        bf16/fp16, whose 8/11-bit mantissas cannot carry a state through hundreds of
+        steps (nor a cumsum of logs). The result has the dtype that ``a ⊙ h + b``
+        would have had (fp32 under autocast with an fp32 state; fp16 for an fp16 model).
+        """
+        pre = F.linear(x, self.weight_ih, self.bias_ih)  # (..., G·H)
+        out_dtype = torch.promote_types(pre.dtype, h0.dtype)
+        return pre.to(torch.promote_types(pre.dtype, torch.float32)), out_dtype
 
     def forward(self, x_t: Tensor, state: State) -> tuple[Tensor, State]:
         """One step. x_t: (B, I), state: (h (B, H),) -> h' (B, H), (h',)."""
         (h,) = state
-        a, b = self.coefficients(self._pre(x_t))  # (B, H) each
-        h_new = torch.addcmul(b, a, h)  # a ⊙ h + b
+        pre, out_dtype = self._pre(x_t, h)  # (B, G·H)
+        a, b = self.coefficients(pre)  # (B, H) each
+        h_new = torch.addcmul(b, a, h.to(pre.dtype)).to(out_dtype)  # a ⊙ h + b
         return h_new, (h_new,)
 
     def scan_method(self, x: Tensor) -> str:
@@ -313,7 +324,8 @@ class ScanCell(Cell):
         B, T, _ = x.shape
         if T == 0:
             return x.new_zeros(B, 0, self.hidden_size), tuple(state)
-        pre = self._pre(x)  # (B, T, G·H)
+        pre, out_dtype = self._pre(x, h0)  # (B, T, G·H), float32 or float64
+        h0 = h0.to(pre.dtype)
         if self.scan_method(x) == "log":
             log_a, log_b = self.log_coefficients(pre)  # (B, T, H) each
             chunk = self.params.chunk_size or None
@@ -321,8 +333,10 @@ class ScanCell(Cell):
         else:
             a, b = self.coefficients(pre)  # (B, T, H) each
             h = linear_scan(a, b, h0)  # (B, T, H)
+        h = h.to(out_dtype)
         if lengths is None:
             return h, (h[:, -1],)
+        h0 = h0.to(out_dtype)
         lengths = torch.as_tensor(lengths).to(device=x.device, dtype=torch.int64).clamp(0, T)
         steps = torch.arange(T, device=x.device)  # (T,)
         valid = (steps.unsqueeze(0) < lengths.unsqueeze(1)).unsqueeze(2)  # (B, T, 1)
