@@ -392,8 +392,11 @@ def make_trainer(model: Model, x: Tensor, target: Tensor) -> Callable[[], None]:
     return step
 
 
-def time_rows(names: list[str], rounds: int, warmup: int) -> dict[str, tuple[float, float, float]]:
-    """{row: (median ms, median ratio to nn.LSTM, first-call ms)}; round-robin."""
+def time_rows(names: list[str], rounds: int, warmup: int) -> dict[str, dict[str, float]]:
+    """Per row: ``ms`` (median wall ms), ``ratio`` (median over rounds of row / nn.LSTM wall
+    time in the same round), ``best`` (fastest row step / fastest nn.LSTM step), ``cpu``
+    (median per-round ratio of process CPU time) and ``first`` (ms of the first step).
+    Rows are timed round-robin so load changes hit every row alike."""
     torch.manual_seed(0)
     x, target = torch.randn(B, T, I), torch.randn(B, 1)
     steps = {}
@@ -406,16 +409,21 @@ def time_rows(names: list[str], rounds: int, warmup: int) -> dict[str, tuple[flo
         first[name] = (time.perf_counter() - t0) * 1e3
         for _ in range(warmup):
             steps[name]()
-    times: dict[str, list[float]] = {n: [] for n in names}
+    wall: dict[str, list[float]] = {n: [] for n in names}
+    cpu: dict[str, list[float]] = {n: [] for n in names}
     for _ in range(rounds):
         for name in names:
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             steps[name]()
-            times[name].append(time.perf_counter() - t0)
-    base = times["nn.LSTM"]
-    return {n: (statistics.median(ts) * 1e3,
-                statistics.median(a / b for a, b in zip(ts, base)), first[n])
-            for n, ts in times.items()}
+            wall[name].append(time.perf_counter() - t0)
+            cpu[name].append(time.process_time() - c0)
+    bw, bc = wall["nn.LSTM"], cpu["nn.LSTM"]
+    return {n: {"ms": statistics.median(wall[n]) * 1e3,
+                "ratio": statistics.median(a / b for a, b in zip(wall[n], bw)),
+                "best": min(wall[n]) / min(bw),
+                "cpu": statistics.median(a / max(b, 1e-9) for a, b in zip(cpu[n], bc)),
+                "first": first[n]}
+            for n in names}
 
 
 def gradient_error(name: str) -> float:
@@ -444,9 +452,9 @@ def compile_worker(threads: int, rounds: int, budget_s: float) -> None:
     torch.set_num_threads(threads)
     VARIANTS["LN: torch.compile step"] = lambda: ln_stack(CompiledStepLN)
     t0 = time.perf_counter()
-    res = time_rows(["nn.LSTM", "LN: torch.compile step"], rounds, 1)
-    ms, ratio, first = res["LN: torch.compile step"]
-    print(f"RESULT {ms:.3f} {ratio:.4f} {first:.1f} {time.perf_counter() - t0:.1f}", flush=True)
+    res = time_rows(["nn.LSTM", "LN: torch.compile step"], rounds, 1)["LN: torch.compile step"]
+    print("RESULT " + " ".join(f"{k}={v:.6g}" for k, v in res.items())
+          + f" total_s={time.perf_counter() - t0:.1f}", flush=True)
 
 
 def run_compile_row(threads: int, rounds: int, timeout_s: float):
@@ -458,8 +466,9 @@ def run_compile_row(threads: int, rounds: int, timeout_s: float):
         return None, time.perf_counter() - t0
     for line in out.splitlines():
         if line.startswith("RESULT"):
-            ms, ratio, first, _ = (float(v) for v in line.split()[1:])
-            return (ms, ratio, first), time.perf_counter() - t0
+            res = dict((kv.split("=")[0], float(kv.split("=")[1])) for kv in line.split()[1:])
+            res.pop("total_s", None)
+            return res, time.perf_counter() - t0
     return None, time.perf_counter() - t0
 
 
@@ -511,38 +520,45 @@ def main(argv: list[str] | None = None) -> None:
         results[n] = time_rows(names, rounds, warmup)
         if args.compile:
             res, wall = run_compile_row(n, max(3, rounds // 3), args.compile_timeout)
-            results[n]["LN: torch.compile step"] = res or (float("nan"),) * 3
+            if res:
+                results[n]["LN: torch.compile step"] = res
             results[n]["_compile_wall"] = wall
     errors = {n: gradient_error(n) for n in names if n in LN_ROWS and n != "LN: eager step loop"}
     errors["LN: eager step loop"] = 0.0
     print(f"load average after: {load_average()}\n")
 
     rows = names + (["LN: torch.compile step"] if args.compile else [])
-    head = f"{'row':<26}" + "".join(f"{f'{n} thread' + ('s' if n > 1 else ''):>27}" for n in threads)
-    sub = f"{'':<26}" + f"{'ms/step':>9} {'× nn.LSTM':>9} {'1st ms':>7}  " * len(threads)
-    print(head + f"{'grad err':>10}")
-    print(sub + f"{'(f64)':>10}")
-    print("-" * (len(sub) + 10))
+    W = 36
+    head = f"{'':<26}" + "".join(f"{f'--- {n} thread' + ('s' if n > 1 else '') + ' ---':^{W}}"
+                                 for n in threads)
+    sub = f"{'row':<26}" + f"{'ms/step':>9}{'× nn.LSTM':>10}{'min×':>8}{'cpu×':>8} " * len(threads)
+    print(head)
+    print(sub + f"{'1st ms':>8}{'grad err':>10}")
+    print("-" * (len(sub) + 18))
     for row in rows:
         line = f"{row:<26}"
         for n in threads:
-            ms, ratio, first = results[n].get(row, (float("nan"),) * 3)
-            line += f"{ms:9.1f} {ratio:8.2f}x {first:7.0f}  " if ms == ms else \
-                f"{'timeout':>9} {'-':>9} {'-':>7}  "
+            r = results[n].get(row)
+            line += (f"{r['ms']:9.1f}{r['ratio']:9.2f}x{r['best']:7.2f}x{r['cpu']:7.2f}x "
+                     if r else f"{'timeout':>9}{'-':>10}{'-':>8}{'-':>8} ")
+        r1 = results[threads[0]].get(row)
+        line += f"{r1['first']:8.0f}" if r1 else f"{'-':>8}"
         err = errors.get(row)
         line += f"{err:10.1e}" if err is not None else f"{'-':>10}"
         print(line)
-    print("\n'× nn.LSTM': median over rounds of (row time / nn.LSTM time in the same round); "
-          "lower is better.\n'1st ms': the first training step (includes TorchScript/"
-          "compile).\n'grad err': max |Δ grad| / max |grad| vs the eager step loop, float64, "
-          "stock shapes.")
+    print("\n'× nn.LSTM': median over rounds of (row wall time / nn.LSTM wall time in the same "
+          "round); lower is better.\n'min×': fastest step of the row / fastest nn.LSTM step. "
+          "'cpu×': the same median ratio in process CPU time\n(less sensitive to other "
+          "processes on a shared machine). '1st ms': first training step at "
+          f"{threads[0]} thread(s)\n(includes TorchScript compilation). 'grad err': "
+          "max |Δ grad| / max |grad| vs the eager step loop, float64, stock shapes.")
     if cpp_note:
         print(cpp_note)
     for n in threads:
         if "_compile_wall" in results[n]:
             print(f"torch.compile row, {n} thread(s): subprocess took "
                   f"{results[n]['_compile_wall']:.0f} s (timeout {args.compile_timeout:.0f} s)")
-    d = [results[n][DEFAULT_ROW][1] for n in threads if DEFAULT_ROW in results[n]]
+    d = [results[n][DEFAULT_ROW]["ratio"] for n in threads if DEFAULT_ROW in results[n]]
     if d:
         print(f"\nforward_sequence of layernorm_lstm ({DEFAULT_ROW!r}): "
               + ", ".join(f"{r:.2f}x nn.LSTM at {n} thread(s)" for n, r in zip(threads, d)))

@@ -171,6 +171,19 @@ def test_inference_no_grad_and_batch_first_view():
     assert torch.equal(h, y[:, -1])
 
 
+def test_autocast_runs_the_recurrence_in_the_parameter_dtype():
+    torch.manual_seed(0)
+    cell = LayerNormLSTMCell(3, 4)
+    x = torch.randn(2, 5, 3, requires_grad=True)
+    ref, _ = cell.forward_sequence(x, cell.initial_state(2))
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        y, (h, c) = cell.forward_sequence(x, cell.initial_state(2))
+    assert y.dtype == h.dtype == c.dtype == torch.float32
+    assert torch.equal(y, ref)
+    y.sum().backward()
+    assert x.grad is not None and cell.weight_hh.grad is not None
+
+
 def test_in_place_change_of_output_is_detected():
     """The output is saved for backward; autograd must refuse a stale value."""
     cell = make_cell(2, 3)

@@ -54,13 +54,11 @@ def forward_loop(xin: Tensor, w_hh: Tensor, g_hh: Tensor, g_c: Tensor, b_c: Tens
     H = G // 4
     w_t = w_hh.t()
     HH = torch.empty_like(xin)  # h_{t-1} W_hhᵀ (raw, the LN input)
-    Z = torch.empty_like(xin)  # pre-activations
     A = torch.empty_like(xin)  # activations i, f, g, o
     CR = xin.new_empty([T, B, H])  # c_t as computed at step t (the LN_c input)
     TC = xin.new_empty([T, B, H])  # tanh(LN(c_t))
     Y = xin.new_empty([T, B, H])
-    xin_l, HH_l, Z_l, A_l = xin.unbind(0), HH.unbind(0), Z.unbind(0), A.unbind(0)
-    Zg_l = Z.narrow(2, 2 * H, H).unbind(0)
+    xin_l, HH_l, A_l = xin.unbind(0), HH.unbind(0), A.unbind(0)
     Ai_l, Af_l = A.narrow(2, 0, H).unbind(0), A.narrow(2, H, H).unbind(0)
     Ag_l, Ao_l = A.narrow(2, 2 * H, H).unbind(0), A.narrow(2, 3 * H, H).unbind(0)
     CR_l, TC_l, Y_l = CR.unbind(0), TC.unbind(0), Y.unbind(0)
@@ -78,9 +76,9 @@ def forward_loop(xin: Tensor, w_hh: Tensor, g_hh: Tensor, g_c: Tensor, b_c: Tens
             zn, m, r = torch.native_layer_norm(hh, Gs, g_hh, None, eps)
             m_hh.append(m)
             r_hh.append(r)
-            torch.add(zn, xin_l[t], out=Z_l[t])
-            torch.sigmoid(Z_l[t], out=A_l[t])
-            torch.tanh(Zg_l[t], out=Ag_l[t])
+            zn = zn.add_(xin_l[t])  # pre-activations
+            torch.sigmoid(zn, out=A_l[t])
+            torch.tanh(zn.narrow(1, 2 * H, H), out=Ag_l[t])
             c = torch.addcmul(torch.mul(Af_l[t], c), Ai_l[t], Ag_l[t], out=CR_l[t])
             cn, m, r = torch.native_layer_norm(c, Hs, g_c, b_c, eps)
             m_c.append(m)
@@ -100,9 +98,9 @@ def forward_loop(xin: Tensor, w_hh: Tensor, g_hh: Tensor, g_c: Tensor, b_c: Tens
             zn, m, r = torch.native_layer_norm(hh, Gs, g_hh, None, eps)
             m_hh.append(m)
             r_hh.append(r)
-            torch.add(zn, xin_l[t], out=Z_l[t])
-            torch.sigmoid(Z_l[t], out=A_l[t])
-            torch.tanh(Zg_l[t], out=Ag_l[t])
+            zn = zn.add_(xin_l[t])  # pre-activations
+            torch.sigmoid(zn, out=A_l[t])
+            torch.tanh(zn.narrow(1, 2 * H, H), out=Ag_l[t])
             cr = torch.addcmul(torch.mul(Af_l[t], c), Ai_l[t], Ag_l[t], out=CR_l[t])
             cn, m, r = torch.native_layer_norm(cr, Hs, g_c, b_c, eps)
             m_c.append(m)
@@ -125,28 +123,35 @@ def backward_loop(dY: Tensor, dhT: Tensor, dcT: Tensor, Y: Tensor, HS: Optional[
     (w_hh, g_hh, g_c, b_c, h0, c0, HH, A, CR, TC, M_hh, R_hh, M_c, R_c) = saved
     T, B, G = HH.shape[0], HH.shape[1], HH.shape[2]
     H = G // 4
-    if HS is None or CS is None:  # states entering each step
-        Hprev = torch.cat([h0.unsqueeze(0), Y.narrow(0, 0, T - 1)])
-        Cprev = torch.cat([c0.unsqueeze(0), CR.narrow(0, 0, T - 1)])
-    else:
-        Hprev, Cprev = HS.narrow(0, 0, T), CS.narrow(0, 0, T)
-    # bulk factors, so that the loop only multiplies by the incoming gradient:
-    # dz = [dc⊙g⊙σ'_i, dc⊙c_{t-1}⊙σ'_f, dc⊙i⊙tanh'_g, dh⊙tanh(ĉ)⊙σ'_o],  dĉ = dh⊙o⊙tanh'
+    # Bulk factors, so that the loop only multiplies by the incoming gradient:
+    #   dz = [dc⊙g⊙σ'_i, dc⊙c_{t-1}⊙σ'_f, dc⊙i⊙tanh'_g, dh⊙tanh(ĉ)⊙σ'_o],  dĉ = dh⊙o⊙tanh'(ĉ)
+    # built in place in their buffers: fresh (T,B,·) temporaries cost page faults here.
     A4 = A.view([T, B, 4, H])
-    Ai, Ag, Ao = A4.select(2, 0), A4.select(2, 2), A4.select(2, 3)
+    Ai, Af, Ag, Ao = A4.select(2, 0), A4.select(2, 1), A4.select(2, 2), A4.select(2, 3)
     Q3 = torch.empty([T, B, 3, H], dtype=A.dtype, device=A.device)
+    Qif = Q3.narrow(2, 0, 2)
+    Q3.select(2, 0).copy_(Ag)
+    if HS is None or CS is None:  # c_{t-1}
+        Q3.select(2, 1)[0].copy_(c0)
+        Q3.select(2, 1).narrow(0, 1, T - 1).copy_(CR.narrow(0, 0, T - 1))
+    else:
+        Q3.select(2, 1).copy_(CS.narrow(0, 0, T))
     S = A4.narrow(2, 0, 2)  # σ(i), σ(f)
-    torch.mul(torch.stack([Ag, Cprev], 2), S - S * S, out=Q3.narrow(2, 0, 2))
-    torch.addcmul(Ai, Ai * Ag, Ag, value=-1.0, out=Q3.select(2, 2))
-    Qo = (Ao - Ao * Ao).mul_(TC)  # dz_o = dh ⊙ Qo
-    OD = torch.addcmul(Ao, Ao * TC, TC, value=-1.0)  # dĉ = dh ⊙ OD
+    Qif.mul_(S)
+    Qif.addcmul_(Qif, S, value=-1.0)  # X⊙s - X⊙s⊙s = X⊙s⊙(1-s)
+    Qg = torch.mul(Ag, Ag, out=Q3.select(2, 2))
+    Qg.sub_(1.0).mul_(Ai).neg_()  # i⊙(1-g²)
+    Qo = torch.mul(TC, Ao)
+    Qo.addcmul_(Qo, Ao, value=-1.0)  # dz_o = dh ⊙ tanh(ĉ)⊙o⊙(1-o)
+    OD = torch.mul(Ao, TC)
+    OD.mul_(TC).neg_().add_(Ao)  # dĉ = dh ⊙ o⊙(1-tanh²)
     DZ = torch.empty_like(A)
     DCN = torch.empty_like(CR)
     DZ_l, DZo_l = DZ.unbind(0), DZ.narrow(2, 3 * H, H).unbind(0)
     DZ3_l = DZ.narrow(2, 0, 3 * H).view([T, B, 3, H]).unbind(0)
     DCN_l, dY_l, Q3_l, Qo_l, OD_l = DCN.unbind(0), dY.unbind(0), Q3.unbind(0), \
         Qo.unbind(0), OD.unbind(0)
-    Af_l, CR_l, HH_l = A4.select(2, 1).unbind(0), CR.unbind(0), HH.unbind(0)
+    Af_l, CR_l, HH_l = Af.unbind(0), CR.unbind(0), HH.unbind(0)
     Mh_l, Rh_l, Mc_l, Rc_l = M_hh.unbind(0), R_hh.unbind(0), M_c.unbind(0), R_c.unbind(0)
     Gs, Hs = [G], [H]
     only_input = [True, False, False]
@@ -190,11 +195,21 @@ def backward_loop(dY: Tensor, dhT: Tensor, dcT: Tensor, Y: Tensor, HS: Optional[
             assert dhh is not None
             DHH.append(dhh)
             dh = torch.addmm(torch.mul(dh, nv), dhh, w_hh)
+    # parameter gradients, reduced over all steps at once:
+    # dW_hh = Σ_t dhh_tᵀ h_{t-1} (h_{t-1} = h0, then Y / the carried states)
     DHH.reverse()
-    dw_hh = torch.stack(DHH).view([T * B, G]).t().mm(Hprev.reshape([T * B, H]))
-    dg_hh = (DZ * (HH - M_hh) * R_hh).sum([0, 1])
-    dg_c = (DCN * (CR - M_c) * R_c).sum([0, 1])
-    db_c = DCN.sum([0, 1])
+    dhh_all = torch.stack(DHH)
+    if HS is None:
+        dw_hh = torch.addmm(dhh_all[0].t().mm(h0), dhh_all.narrow(0, 1, T - 1).view(
+            [(T - 1) * B, G]).t(), Y.narrow(0, 0, T - 1).reshape([(T - 1) * B, H]))
+    else:
+        dw_hh = dhh_all.view([T * B, G]).t().mm(HS.narrow(0, 0, T).reshape([T * B, H]))
+    # LayerNorm gains/shifts: ATen's own reduction over the (T·B) rows, no temporaries
+    dg_hh = torch.ops.aten.native_layer_norm_backward(
+        DZ, HH, Gs, M_hh, R_hh, g_hh, None, [False, True, False])[1]
+    _, dg_c, db_c = torch.ops.aten.native_layer_norm_backward(
+        DCN, CR, Hs, M_c, R_c, g_c, b_c, [False, True, True])
+    assert dg_hh is not None and dg_c is not None and db_c is not None
     return DZ, dw_hh, dg_hh, dg_c, db_c, dh, dc
 
 

@@ -40,6 +40,15 @@ from seqforge.cells.base import Cell, CellParams, State, init_recurrent_weights
 from . import _lnlstm_bptt
 
 
+def _autocast_enabled(device_type: str) -> bool:
+    try:
+        return torch.is_autocast_enabled(device_type)
+    except TypeError:  # torch < 2.4: no device argument
+        if device_type == "cpu":
+            return torch.is_autocast_cpu_enabled()
+        return device_type == "cuda" and torch.is_autocast_enabled()
+
+
 class LayerNormLSTMParams(CellParams):
     """``model.cell: {name: layernorm_lstm, eps: 1e-5}``"""
 
@@ -110,6 +119,18 @@ class LayerNormLSTMCell(Cell):
 
     def forward_sequence(self, x: Tensor, state: State,
                          lengths: Tensor | None = None) -> tuple[Tensor, State]:
+        dev = x.device.type
+        if _autocast_enabled(dev):
+            # The fused recurrence runs in the parameters' dtype: under autocast the
+            # hoisted matmul would otherwise hand it lower-precision gates.
+            dtype = self.weight_hh.dtype
+            with torch.autocast(dev, enabled=False):
+                return self._fused_sequence(x.to(dtype), tuple(s.to(dtype) for s in state),
+                                            lengths)
+        return self._fused_sequence(x, state, lengths)
+
+    def _fused_sequence(self, x: Tensor, state: State,
+                        lengths: Tensor | None) -> tuple[Tensor, State]:
         B, T, _ = x.shape
         h0, c0 = state
         if T == 0:
