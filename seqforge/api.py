@@ -16,6 +16,7 @@ from typing import Any, Iterable
 import torch
 
 from .data.base import DataBundle
+from . import distributed
 from .engine.callbacks import Callback, default_progress
 from .engine.checkpoint import load_checkpoint
 from .engine.device import choose_threads, resolve_device
@@ -174,15 +175,33 @@ def train(spec: Spec | str | Path | dict, *, out: str | Path | None = "runs",
     if device is not None:
         spec = spec.model_copy(update={"train": spec.train.model_copy(update={"device": device})})
     dev = resolve_device(spec.train.device)
+    world = distributed.setup(dev)  # a no-op unless launched by torchrun
+    dev = distributed.device_for(world, dev)
     threads = choose_threads(spec.train.threads, spec.train.batch_size, spec.model.hidden_size)
     if dev.type == "cpu":
         torch.set_num_threads(threads)
-    run_dir, resume_from = _prepare_run_dir(spec, out, resume)
+    try:
+        return _train(spec, out, callbacks, quiet, resume, dev, threads, world)
+    finally:
+        distributed.teardown()
+
+
+def _train(spec, out, callbacks, quiet, resume, dev, threads, world) -> Run:
+    if world.is_main:
+        run_dir, resume_from = _prepare_run_dir(spec, out, resume)
+    else:  # other ranks read the checkpoint to resume from, and write nothing
+        run_dir = None
+        resume_from = _resume_checkpoint(spec, out, resume) if resume else None
+        distributed.barrier()
+    if world.is_main and world.distributed:
+        distributed.barrier()  # rank 0 has swept stale files before anyone reads
     built = build(spec)
-    cbs = list(callbacks) + default_progress(quiet)
+    cbs = (list(callbacks) + default_progress(quiet)) if world.is_main else []
     trainer = Trainer(spec, built.model, built.task, built.bundle, device=dev,
-                      run_dir=run_dir, callbacks=cbs, threads=threads)
-    if resume_from is not None:
+                      run_dir=run_dir, callbacks=cbs, threads=threads, world=world)
+    if resume_from is not None and run_dir is None:
+        trainer.restore(resume_from)
+    elif resume_from is not None:
         trainer.restore(resume_from)
         run_dir.rewrite_metrics(trainer.state.history)
         trainer._emit("on_message", f"resuming {run_dir.path} at epoch {trainer.state.epoch + 1}"
@@ -193,6 +212,8 @@ def train(spec: Spec | str | Path | dict, *, out: str | Path | None = "runs",
     t0 = time.perf_counter()
     history = trainer.fit()
     elapsed = time.perf_counter() - t0
+    if not world.is_main:  # rank 0 scores, plots and writes the summary
+        return Run(spec, trainer.base_model, built.task, built.bundle, history, {}, None, dev)
     if run_dir is not None:
         run_dir.write_json("env.json", environment_record(
             device=dev, seed=spec.seed, data_fingerprint=built.bundle.fingerprint,
@@ -237,6 +258,16 @@ def train(spec: Spec | str | Path | dict, *, out: str | Path | None = "runs",
         run_dir.write_json("summary.json", summary)
     trainer._emit("on_train_end", summary)
     return run
+
+
+def _resume_checkpoint(spec: Spec, out, resume) -> Path:
+    """The checkpoint a resume reads (every rank of a distributed run needs it)."""
+    rd = (RunDir.latest(Path(out or "runs"), spec.name, resumable=True) if resume is True
+          else RunDir(Path(resume)))
+    if rd is None:
+        raise RunDirError(f"nothing to resume: no run of {spec.name!r} with a checkpoint "
+                          f"under {out or 'runs'}")
+    return rd.checkpoints / "last.pt"
 
 
 def _prepare_run_dir(spec: Spec, out, resume) -> tuple[RunDir | None, Path | None]:

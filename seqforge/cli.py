@@ -152,6 +152,8 @@ def _print_summary(r) -> None:
     from rich.table import Table
 
     s = r.summary
+    if not s:  # a non-zero rank of a distributed run: rank 0 reports
+        return
     console = Console(stderr=False)
     table = Table(title=f"{s['name']}: test metrics ({s['weights']} weights)")
     table.add_column("metric")

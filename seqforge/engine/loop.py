@@ -27,6 +27,8 @@ from .callbacks import Callback
 from .checkpoint import load_checkpoint, save_checkpoint
 from .device import autocast, autocast_dtype, choose_compiled
 from .rundir import RunDir
+from .sampling import ShardedBatches
+from ..distributed import World, all_reduce_sum, any_flag
 
 CHECKPOINT_FORMAT = "seqforge-checkpoint/1"
 
@@ -120,8 +122,10 @@ def _chunks(batch: dict[str, Any], k: int):
 
 class Trainer:
     def __init__(self, spec, model: torch.nn.Module, task, bundle, *, device: torch.device,
-                 run_dir: RunDir | None, callbacks: list[Callback] = (), threads: int = 1):
+                 run_dir: RunDir | None, callbacks: list[Callback] = (), threads: int = 1,
+                 world: World | None = None):
         self.spec = spec
+        self.world = world or World()
         self.train_spec = t = spec.train
         self.model = model.to(device)
         self.task = task
@@ -144,13 +148,32 @@ class Trainer:
         opt = reg.get("optimizer", t.optimizer.name)
         self.optimizer = opt.build(self.model.parameters(), t.optimizer.params)
         self.generator = torch.Generator().manual_seed(spec.seed)
-        self.train_loader = bundle.loader(
-            "train", t.batch_size, shuffle=not self.stateful, generator=self.generator,
-            num_workers=t.num_workers, pin_memory=device.type == "cuda")
-        if self.train_loader is None:
+        if bundle.train is None or len(bundle.train) == 0:
             from ..errors import DataError
 
             raise DataError("the training split is empty", source=bundle.source)
+        if t.batch_size % self.world.size:
+            from ..errors import SpecError
+
+            raise SpecError(f"the global batch size {t.batch_size} must divide evenly over "
+                            f"{self.world.size} processes", path="train.batch_size", file=spec.file)
+        # one seeded permutation for every rank; each takes its slice of each global batch
+        self.train_loader = torch.utils.data.DataLoader(
+            bundle.train, collate_fn=bundle.collate, num_workers=t.num_workers,
+            pin_memory=device.type == "cuda",
+            # the loader draws its worker base seed from this generator too — never from
+            # the global RNG, whose state (dropout) a mid-epoch resume restores
+            generator=self.generator,
+            batch_sampler=ShardedBatches(len(bundle.train), t.batch_size, shuffle=not self.stateful,
+                                         generator=self.generator, rank=self.world.rank,
+                                         world=self.world.size))
+        # gradients are averaged across ranks by DDP; evaluation uses the plain module
+        self.train_model = self.model
+        if self.world.distributed:
+            from torch.nn.parallel import DistributedDataParallel
+
+            self.train_model = DistributedDataParallel(
+                self.model, device_ids=[device.index] if device.type == "cuda" else None)
         self.val_loader = bundle.loader("val", t.batch_size)
         n = len(self.train_loader)
         self.batches_per_epoch = min(n, t.limit_train_batches or n)
@@ -193,14 +216,17 @@ class Trainer:
     # -- one optimizer step ----------------------------------------------------------------
     def _forward_loss(self, batch, state):
         with autocast(self.device, self.amp_dtype):
-            out, state = self.model(batch, state)
+            out, state = self.train_model(batch, state)
             loss = self.task.loss(out.float() if self.amp_dtype else out, batch)
         return loss, state
 
     def _optimizer_step(self, loss: torch.Tensor, where: str) -> tuple[bool, float]:
         """Backward, clip, step. Returns (applied, grad_norm)."""
         t = self.train_spec
-        if not torch.isfinite(loss):
+        bad = not bool(torch.isfinite(loss))
+        if self.world.distributed:  # every rank must skip (or stop) together
+            bad = any_flag(bad, self.device)
+        if bad:
             self._bad_number(f"loss is {loss.item()}", where)
             return False, float("nan")
         self.optimizer.zero_grad(set_to_none=True)
@@ -378,6 +404,8 @@ class Trainer:
         return old
 
     def _check_interrupt(self) -> None:
+        if self.world.distributed and any_flag(self._interrupt is not None, self.device):
+            self._interrupt = self._interrupt or signal.SIGTERM  # a peer was signalled
         if self._interrupt is not None:
             path = self.save("last.pt")
             raise Interrupted(self._interrupt, path)
@@ -387,6 +415,8 @@ class Trainer:
         t = self.train_spec
         if self.device.type == "cuda" and t.compile != "off":
             self.model, self.compile_decision = self._choose_compile()
+            if not self.world.distributed:
+                self.train_model = self.model
         old_handlers = self._install_signals()
         self._emit("on_train_start")
         try:
@@ -422,9 +452,13 @@ class Trainer:
             self._check_interrupt()
             if every and st.step // every > before // every and st.batch_in_epoch < self.batches_per_epoch:
                 self.save("last.pt")
+        loss_sum, loss_weight = st.loss_sum, st.loss_weight
+        if self.world.distributed:  # the epoch's loss over every rank's examples
+            loss_sum, loss_weight = all_reduce_sum([loss_sum, float(loss_weight)], self.device)
         row: dict[str, Any] = {"epoch": epoch, "steps": st.step,
-                               "train_loss": st.loss_sum / st.loss_weight if st.loss_weight else float("nan")}
+                               "train_loss": loss_sum / loss_weight if loss_weight else float("nan")}
         row.update(self.evaluate(self.val_loader, "val"))
+        # DDP averages gradients before clipping, so every rank measured the same norm
         row["grad_norm"] = st.grad_norm_sum / st.grad_norm_count if st.grad_norm_count else float("nan")
         row["grad_norm_max"] = st.grad_norm_max
         if st.skipped:

@@ -297,6 +297,11 @@ def _check_fit(ctx: _Ctx, reg: Registry, data: DataSpec, model: ModelSpec, task:
             ctx.error(("train", "bptt"),
                       f"truncated BPTT needs an aligned many-to-many topology; "
                       f"{model.topology.name!r} does not carry state across chunks — use bptt: full")
+    if train is not None and train.bptt != "full" and model.bidirectional:
+        ctx.error(("train", "bptt"),
+                  "truncated BPTT carries state forward from one chunk to the next, which a "
+                  "bidirectional model's backward direction cannot use — use bptt: full or "
+                  "model.bidirectional: false")
     if model.bidirectional and not getattr(topo, "allows_bidirectional", True):
         ctx.error(("model", "bidirectional"),
                   f"topology {model.topology.name!r} cannot be bidirectional "
