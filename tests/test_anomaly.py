@@ -280,22 +280,15 @@ def test_detect_point_rules_by_hand(rule, expected):
 
 @pytest.mark.slow
 def test_detects_the_generated_anomalies(tmp_path):
-    """The quality bar, on the built-in series with a small config (seconds on a CPU).
-
-    Event F1 (is each anomaly found, and is each flagged run a real anomaly) must reach
-    0.8; point-wise F1 is capped well below 1 by labelled points that look normal (the
-    first steps of a flat-line, noise-burst draws near zero), so it must reach 0.7 — and
-    both must beat the rolling-difference baseline clearly.
-    """
-    spec = _spec(window=32, stride=2)
-    spec["model"].update(hidden_size=32, latent_size=16)
-    spec["task"].update(threshold_quantile=0.999, point_rule="min_error")
-    spec["train"] = {"epochs": 30, "batch_size": 32, "optimizer": {"name": "adam", "lr": 1e-2},
-                     "clip_grad_norm": 1.0}
-    run = train(load_spec(spec), out=tmp_path, quiet=True)
+    """The quality bar: the shipped spec (a small config: seconds of CPU) on the built-in
+    series. Point-wise F1 and event F1 (is each anomaly found, is each flagged run a real
+    anomaly) both reach 0.8 and beat the rolling-difference baseline clearly. Point
+    recall cannot reach 1: some labelled points look normal (the first steps of a
+    flat-line, noise-burst draws near zero)."""
+    run = train(load_spec(SPEC), out=tmp_path, quiet=True)
     test, base = run.summary["test"], run.summary["baseline"]
+    assert test["test_f1"] >= 0.8, (test, base)
     assert test["test_event_f1"] >= 0.8, (test, base)
-    assert test["test_f1"] >= 0.7, (test, base)
     assert test["test_f1"] > base["f1"] + 0.2 and test["test_event_f1"] > base["event_f1"]
     assert test["test_event_recall"] >= 11 / 12  # at most one of the 12 anomalies missed
 

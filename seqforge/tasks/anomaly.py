@@ -10,8 +10,10 @@ well and anomalous ones badly. After training:
    0.99, about 1 % of normal points would be flagged, the false-alarm rate the user
    chooses in the spec;
 3. the searched part of the series is scored the same way and flagged above threshold;
-   where labels exist, point-wise precision / recall / F1 and event recall (the share
-   of labelled anomalies with at least one flagged point) are reported.
+   where labels exist, point-wise precision / recall / F1 and event-level precision /
+   recall / F1 (is each labelled anomaly found; is each flagged run a real anomaly —
+   :func:`~seqforge.tasks.anomaly_scoring.event_scores`) are reported. Without labels,
+   the number and share of flagged points.
 
 The baseline is a rolling-difference detector under the same rule: score
 ``|x_t - x_{t-1}|`` on the scaled series, threshold at the same quantile of its scores on
@@ -41,8 +43,8 @@ class AnomalyParams(TaskParams):
         0.99, gt=0, lt=1, description="quantile of normal validation errors above which a "
         "window / point is flagged (0.99 ≈ 1 % false alarms on normal data)")
     point_rule: sc.PointRule = Field(
-        "mean_error", description="how point flags follow from windows: mean_error, "
-        "min_error, any_window, most_windows (see seqforge/tasks/anomaly_scoring.py)")
+        "min_error", description="how point flags follow from windows: min_error, "
+        "mean_error, any_window, most_windows (see seqforge/tasks/anomaly_scoring.py)")
 
 
 @dataclass
@@ -52,7 +54,7 @@ class Detection:
     starts: np.ndarray  # (M,)
     window_errors: np.ndarray  # (M,) mean squared error of each window
     window_flags: np.ndarray  # (M,) bool
-    point_scores: np.ndarray  # (n,) NaN where no window covers (or for vote rules: nan)
+    point_scores: np.ndarray  # (n,) NaN where no window covers (vote rules: the mean error)
     point_flags: np.ndarray  # (n,) bool
     window_threshold: float
     point_threshold: float | None  # None for the vote rules
@@ -144,7 +146,8 @@ class Anomaly(Task):
         try:
             for i in range(0, x.shape[0], batch_size):
                 xb = x[i:i + batch_size].to(device)  # (b, W, F)
-                rec, _ = model({"x": xb})  # (b, W, F)
+                # y = x: the target of a reconstruction (encoder_decoder reads its length)
+                rec, _ = model({"x": xb, "y": xb})  # (b, W, F)
                 out.append(((rec.float() - xb.float()) ** 2).mean(-1).cpu().numpy())  # (b, W)
         finally:
             model.train(was_training)

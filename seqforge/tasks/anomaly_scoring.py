@@ -7,16 +7,23 @@ A window starting at ``s`` covers points ``s .. s+W-1`` and gives one squared er
 covered point. How a point's flag follows from the windows covering it is the
 ``point_rule``:
 
-* ``mean_error`` (default) — the point's squared error averaged over the windows that
-  cover it, flagged above the quantile of the same score on normal validation points.
-* ``min_error`` — the smallest of those errors: flagged only if *every* window
-  reconstructs the point badly (the sharpest localisation, the least recall on long
-  anomalies the model half-learns to copy).
+* ``min_error`` (default) — the smallest squared error any covering window makes at the
+  point: flagged only if *every* window rebuilds it badly, above the same quantile of
+  that score on normal validation points. An autoencoder that meets a spike rebuilds
+  its *whole* window badly, but the windows that end just before the spike or start
+  just after it rebuild the neighbours well — so only the spike itself stays flagged.
+  Its blind spot: a point some window can "explain" (the first steps of a flat-line
+  look like a crest).
+* ``mean_error`` — the squared error averaged over the covering windows: the best
+  recall, but one spike raises the score of every point within a window's reach.
 * ``any_window`` / ``most_windows`` — flagged if any / more than half of the covering
   windows are flagged (window error above the quantile of validation window errors).
-  These smear one bad step over up to ``2W - 1`` points: a 1-step spike in a 48-step
-  window flags ~95 points, so point precision collapses. They are here because they are
-  the textbook rules and users ask for them; the default scores points directly.
+  These smear one bad step over up to ``2W - 1`` points: a 1-step spike in a 32-step
+  window flags ~60 points, so point precision collapses. They are here because they are
+  the textbook rules; the default scores points directly.
+
+Measured on the built-in series (see ``specs/anomaly_lstm_ae.yaml``), point-wise F1 with
+the same model: min_error ≈ 0.78–0.83, mean_error ≈ 0.3, most_windows ≈ 0.25.
 """
 
 from __future__ import annotations
@@ -25,8 +32,7 @@ from typing import Literal
 
 import numpy as np
 
-PointRule = Literal["mean_error", "min_error", "any_window", "most_windows"]
-POINT_RULES: tuple[str, ...] = ("mean_error", "min_error", "any_window", "most_windows")
+PointRule = Literal["min_error", "mean_error", "any_window", "most_windows"]
 
 
 def coverage(starts: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
