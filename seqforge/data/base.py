@@ -93,14 +93,29 @@ class DataBundle:
 
     def loader(self, name: str, batch_size: int, *, shuffle: bool = False,
                generator: torch.Generator | None = None, num_workers: int = 0,
-               pin_memory: bool = False, sampler=None) -> DataLoader | None:
+               pin_memory: bool = False, rank: int = 0, world: int = 1) -> DataLoader | None:
+        """Batches of a split. ``batch_size`` is the global batch: with ``world`` > 1 this
+        rank gets its slice of each (see :class:`seqforge.engine.sampling.ShardedBatches`)."""
         ds = self.split(name)
         if ds is None or len(ds) == 0:
             return None
-        return DataLoader(ds, batch_size=batch_size, shuffle=shuffle and sampler is None,
-                          collate_fn=self.collate, generator=generator,
-                          num_workers=num_workers, pin_memory=pin_memory, sampler=sampler,
-                          drop_last=False)
+        return sharded_loader(ds, batch_size, self.collate, shuffle=shuffle, generator=generator,
+                              num_workers=num_workers, pin_memory=pin_memory, rank=rank,
+                              world=world)
+
+
+def sharded_loader(ds: Dataset, batch_size: int, collate, *, shuffle: bool,
+                   generator: torch.Generator | None, num_workers: int = 0,
+                   pin_memory: bool = False, rank: int = 0, world: int = 1) -> DataLoader:
+    from ..engine.sampling import ShardedBatches
+
+    generator = generator if generator is not None else torch.Generator().manual_seed(0)
+    return DataLoader(ds, collate_fn=collate, num_workers=num_workers, pin_memory=pin_memory,
+                      # the loader draws its worker base seed from this generator too —
+                      # never from the global RNG, whose state (dropout) a resume restores
+                      generator=generator,
+                      batch_sampler=ShardedBatches(len(ds), batch_size, shuffle=shuffle,
+                                                   generator=generator, rank=rank, world=world))
 
 
 class DatasetSource:

@@ -36,7 +36,7 @@ from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
 
 from ..errors import DataError
-from .base import DataBundle, DataInfo, DataParams, DatasetSource, fingerprint
+from .base import DataBundle, DataInfo, DataParams, DatasetSource, fingerprint, sharded_loader
 from .text_corpus import STDLIB_SOURCE, read_text_files, stdlib_corpus
 from .vocab import UNK_ID, Vocab, detokenize, tokenize
 from .windowing import split_by_fraction
@@ -130,15 +130,17 @@ class StreamBundle(DataBundle):
 
     def loader(self, name: str, batch_size: int, *, shuffle: bool = False,
                generator: torch.Generator | None = None, num_workers: int = 0,
-               pin_memory: bool = False, sampler=None) -> DataLoader | None:
+               pin_memory: bool = False, rank: int = 0, world: int = 1) -> DataLoader | None:
         ds = self.split(name)
         if ds is None or len(ds) == 0:
             return None
         if isinstance(ds, TokenStreams):
             ds = ds.with_streams(batch_size)
-        return DataLoader(ds, batch_size=batch_size, shuffle=False, collate_fn=self.collate,
-                          generator=generator, num_workers=num_workers, pin_memory=pin_memory,
-                          sampler=sampler, drop_last=False)
+        # never shuffled; with several ranks, rank r keeps streams r, r+W, … in every batch,
+        # so each of its rows still continues the same stream batch after batch
+        return sharded_loader(ds, batch_size, self.collate, shuffle=False, generator=generator,
+                              num_workers=num_workers, pin_memory=pin_memory, rank=rank,
+                              world=world)
 
 
 class TextLM(DatasetSource):

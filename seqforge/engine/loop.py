@@ -27,7 +27,6 @@ from .callbacks import Callback
 from .checkpoint import load_checkpoint, save_checkpoint
 from .device import autocast, autocast_dtype, choose_compiled
 from .rundir import RunDir
-from .sampling import ShardedBatches
 from ..distributed import World, all_reduce_sum, any_flag
 
 CHECKPOINT_FORMAT = "seqforge-checkpoint/1"
@@ -158,15 +157,10 @@ class Trainer:
             raise SpecError(f"the global batch size {t.batch_size} must divide evenly over "
                             f"{self.world.size} processes", path="train.batch_size", file=spec.file)
         # one seeded permutation for every rank; each takes its slice of each global batch
-        self.train_loader = torch.utils.data.DataLoader(
-            bundle.train, collate_fn=bundle.collate, num_workers=t.num_workers,
-            pin_memory=device.type == "cuda",
-            # the loader draws its worker base seed from this generator too — never from
-            # the global RNG, whose state (dropout) a mid-epoch resume restores
-            generator=self.generator,
-            batch_sampler=ShardedBatches(len(bundle.train), t.batch_size, shuffle=not self.stateful,
-                                         generator=self.generator, rank=self.world.rank,
-                                         world=self.world.size))
+        self.train_loader = bundle.loader(
+            "train", t.batch_size, shuffle=not self.stateful, generator=self.generator,
+            num_workers=t.num_workers, pin_memory=device.type == "cuda",
+            rank=self.world.rank, world=self.world.size)
         # gradients are averaged across ranks by DDP; evaluation uses the plain module
         self.train_model = self.model
         if self.world.distributed:
