@@ -486,7 +486,8 @@ class Trainer:
         stop = bool(t.early_stopping and st.bad_epochs >= t.early_stopping.patience)
         if stop:
             self._emit("on_message", f"early stopping: {self.monitor} has not improved for "
-                                     f"{st.bad_epochs} epochs (best {st.best:.4g} at epoch {st.best_epoch})")
+                                     f"{st.bad_epochs} epochs" + (f" (best {st.best:.4g} at epoch {st.best_epoch})"
+                                                              if st.best is not None else ""))
         self._check_interrupt()
         return stop
 
