@@ -133,7 +133,8 @@ def test_builtin_split_trains_on_the_clean_prefix_only():
     built = build(load_spec(_spec()))
     b, m = built.bundle, built.bundle.info.meta
     n, W = len(m["scaled"]), m["window"]
-    (_, train_end), (val_lo, val_hi), (test_lo, test_hi) = (m["parts"][k] for k in ("train", "val", "test"))
+    train_end = m["parts"]["train"][1]
+    (val_lo, val_hi), (test_lo, test_hi) = m["parts"]["val"], m["parts"]["test"]
     assert train_end == val_lo and val_hi == test_lo and test_hi == n == 4000
     assert test_lo == 1600  # the generator's clean prefix: 40 %
     labels = m["labels"]

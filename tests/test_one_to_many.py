@@ -131,7 +131,8 @@ def test_spelling_read_inputs(tmp_path):
     f = tmp_path / "n.csv"
     f.write_text("value\n7\n512\n")
     assert [it["value"] for it in src.read_inputs(f, built.bundle)] == [7, 512]
-    for text, expect in [("value\n1000\n", "outside 0..999"), ("value\nten\n", "not a whole number"),
+    for text, expect in [("value\n1000\n", "outside 0..999"),
+                         ("value\nten\n", "not a whole number"),
                          ("number\n1\n", "no column 'value'")]:
         f.write_text(text)
         with pytest.raises(DataError, match=expect):
@@ -177,6 +178,16 @@ def test_token_baseline_is_the_most_frequent_token_per_position():
     assert (base[:, 0] == first).all()
     scores = task.baseline("test")
     assert scores["exact_match"] < 0.05 and 0 < scores["token_accuracy"] < 0.6
+
+
+def test_generic_value_baseline_is_the_per_step_training_mean():
+    task = build(load_spec(_wave_spec())).task
+    del task.info.meta["baseline"]  # a dataset that offers no baseline of its own
+    assert task.baseline_name() == "per-step mean of training targets"
+    pred = task.baseline_predictions("test")
+    ytr = task.bundle.train.columns["y"].numpy()
+    assert pred.shape == (16, 50, 1)
+    np.testing.assert_allclose(pred[3], ytr.mean(0), rtol=1e-5, atol=1e-6)
 
 
 def test_generate_sequence_refuses_vector_models_and_targetless_data():

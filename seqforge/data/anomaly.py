@@ -38,7 +38,8 @@ _GENERATOR_KEYS = ("length", "n_anomalies", "noise", "data_seed")
 
 
 class AnomalyParams(DataParams):
-    source: str = Field(SYNTHETIC, description="builtin:synthetic, or a CSV path (relative to the spec)")
+    source: str = Field(SYNTHETIC, description="builtin:synthetic, or a CSV path "
+                        "(relative to the spec)")
     value_column: str = Field("value", description="CSV column holding the series")
     label_column: str | None = Field(
         "label", description="CSV column of 0/1 anomaly labels; used when present, "
@@ -159,7 +160,8 @@ class AnomalySeries(DatasetSource):
         splits = {name: self._items(scaled, s)
                   for name, s in (("train", train_s), ("val", val_s), ("test", test_s))}
         meta: dict[str, Any] = {
-            "anomaly": True, "window": W, "center": p.center, "values": values, "scaled": scaled[:, 0],
+            "anomaly": True, "window": W, "center": p.center, "values": values,
+            "scaled": scaled[:, 0],
             "labels": labels, "dates": dates, "scaler": scaler, "source": source,
             "value_column": p.value_column if source != SYNTHETIC else "value",
             "parts": {"train": (0, train_end), "val": (train_end, prefix), "test": (prefix, n)},

@@ -72,7 +72,8 @@ class NumberSpelling(DatasetSource):
             if not len(vals):
                 splits[name] = None
                 continue
-            x = torch.from_numpy(np.stack([digits_onehot(int(v), width) for v in vals]))  # (m, 10·D)
+            x = torch.from_numpy(np.stack([digits_onehot(int(v), width)
+                                           for v in vals]))  # (m, 10·D)
             y = [torch.tensor(vocab.encode(w, add_eos=True), dtype=torch.long) for w in words[name]]
             splits[name] = TensorItems(x=x, y=y, value=[int(v) for v in vals])
         longest = max(len(w) for ws in words.values() for w in ws) + 1  # + <eos>

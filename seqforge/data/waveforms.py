@@ -32,7 +32,8 @@ SOURCE = "generator:waveforms"
 
 class WaveformParams(DataParams):
     classes: list[str] = Field(default_factory=lambda: list(WAVEFORM_CLASSES),
-                               description="waveform classes to draw: sine, square, sawtooth, triangle")
+                               description="waveform classes to draw: sine, square, "
+                               "sawtooth, triangle")
     length: int = Field(50, ge=2, le=100_000, description="steps per waveform")
     n_train: int = Field(2000, ge=1, le=10_000_000)
     n_val: int = Field(200, ge=0, le=10_000_000)
@@ -49,7 +50,8 @@ class WaveformParams(DataParams):
 def sine_at(freqs: np.ndarray, length: int) -> np.ndarray:
     """The baseline's drawing: sin(2π f t), t = 0..length-1, for each f: (N, length, 1)."""
     t = np.arange(length, dtype=np.float64)  # (T,)
-    return np.sin(2 * np.pi * np.asarray(freqs, np.float64)[:, None] * t)[:, :, None].astype(np.float32)
+    f = np.asarray(freqs, np.float64)[:, None]  # (N, 1)
+    return np.sin(2 * np.pi * f * t)[:, :, None].astype(np.float32)
 
 
 class Waveforms(DatasetSource):
@@ -80,7 +82,8 @@ class Waveforms(DatasetSource):
         info = DataInfo(input="vector", n_features=len(classes) + 1, n_targets=1,
                         class_names=list(classes), meta=meta)
         return DataBundle(splits["train"], splits["val"], splits["test"], info, source=SOURCE,
-                          fingerprint=fingerprint(splits["train"].columns["y"], p.model_dump_json()))
+                          fingerprint=fingerprint(splits["train"].columns["y"],
+                                                  p.model_dump_json()))
 
     def _baseline(self, ds: TensorItems) -> torch.Tensor:
         """Baseline drawings for a split's examples: (N, T, 1)."""

@@ -299,12 +299,14 @@ class Anomaly(Task):
             if name != "train":
                 ax.axvline(a, color="gray", linestyle=":", linewidth=1)
                 ax.text(a, ax.get_ylim()[1], f" {name} →", va="top", fontsize=8, color="gray")
-        ax.set_title(f"{ctx.summary.get('name', '')}: anomalies (trained on the normal prefix; "
-                     f"threshold = {self.params.threshold_quantile:g} quantile of validation errors)")
+        ax.set_title(f"{ctx.summary.get('name', '')}: anomalies (trained on the normal "
+                     f"prefix; threshold = {self.params.threshold_quantile:g} quantile of "
+                     "validation errors)")
         ax.legend(loc="lower left", fontsize=8, ncol=4)
         ax.grid(alpha=0.3)
         score = det.point_scores
-        ax2.plot(t, score, color="tab:purple", linewidth=0.7, label=f"point score ({self.params.point_rule})")
+        ax2.plot(t, score, color="tab:purple", linewidth=0.7,
+                 label=f"point score ({self.params.point_rule})")
         if det.point_threshold is not None:
             ax2.axhline(det.point_threshold, color="tab:red", linestyle="--", linewidth=1,
                         label="threshold")

@@ -139,7 +139,8 @@ def detection_metrics(flags: np.ndarray, labels: np.ndarray | None) -> dict[str,
     """Point-wise and event-level P/R/F1 where labels exist; else how much was flagged."""
     f = np.asarray(flags, dtype=bool)
     if labels is None:
-        return {"flagged_points": float(f.sum()), "flagged_fraction": float(f.mean()) if f.size else 0.0}
+        return {"flagged_points": float(f.sum()),
+                "flagged_fraction": float(f.mean()) if f.size else 0.0}
     return {**precision_recall_f1(f, labels), **event_scores(f, labels)}
 
 

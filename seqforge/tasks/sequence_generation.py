@@ -103,7 +103,8 @@ class GenerateSequence(Task):
         y = batch["y"]
         if self.tokens:
             # (B·T, V) vs (B·T,): padding steps are not targets
-            return F.cross_entropy(out.reshape(-1, out.shape[-1]), y.reshape(-1), ignore_index=PAD_ID)
+            return F.cross_entropy(out.reshape(-1, out.shape[-1]), y.reshape(-1),
+                                   ignore_index=PAD_ID)
         mask = _step_mask(batch, y.shape[1], y.device)  # (B, T)
         sq = ((out - y) ** 2).mean(-1)  # (B, T)
         return (sq * mask).sum() / mask.sum().clamp(min=1)
@@ -116,7 +117,8 @@ class GenerateSequence(Task):
     def new_metrics(self) -> Metrics:
         return GenerationMetrics(self)
 
-    def score(self, pred: np.ndarray, true: np.ndarray, mask: np.ndarray | None) -> dict[str, float]:
+    def score(self, pred: np.ndarray, true: np.ndarray,
+              mask: np.ndarray | None) -> dict[str, float]:
         if self.tokens:
             return token_scores(pred, true)
         if mask is None:
@@ -128,7 +130,9 @@ class GenerateSequence(Task):
         offered = self.info.meta.get("baseline")
         if offered:
             return offered[0]
-        return "most frequent token per position" if self.tokens else "per-step mean of training targets"
+        if self.tokens:
+            return "most frequent token per position"
+        return "per-step mean of training targets"
 
     def baseline_predictions(self, split: str) -> np.ndarray | None:
         """The baseline's (N, T, F) values or (N, T) tokens for a split."""
@@ -149,7 +153,11 @@ class GenerateSequence(Task):
                 if col.size:
                     ids[t] = np.bincount(col).argmax()
             return np.tile(ids, (len(ds), 1))  # (N, T)
-        mean = ytr.mean(axis=0)  # (T, F): the average training sequence
+        real = _step_mask(train, ytr.shape[1], "cpu").numpy()[..., None]  # (N, T, 1)
+        # the average training sequence, over the examples that reach each step
+        mean = (ytr * real).sum(0) / np.maximum(real.sum(0), 1)  # (T, F)
+        if mean.shape[0] < T:  # longer than any training target: hold the last mean
+            mean = np.concatenate([mean, np.repeat(mean[-1:], T - mean.shape[0], 0)])
         return np.tile(mean[None, :T], (len(ds), 1, 1))  # (N, T, F)
 
     def baseline(self, split: str = "test") -> dict[str, float]:
@@ -230,7 +238,8 @@ class GenerateSequence(Task):
             ok = said == want
             right += ok
             shown = " ".join(f"{k}={v}" for k, v in self._inputs(batch, i).items())
-            lines.append(f"{'✓' if ok else '✗'} {shown}: {said}" + ("" if ok else f"   (true: {want})"))
+            lines.append(f"{'✓' if ok else '✗'} {shown}: {said}"
+                         + ("" if ok else f"   (true: {want})"))
         lines.insert(1, f"# exact: {right}/{gen.shape[0]}")
         path.write_text("\n".join(lines) + "\n", encoding="utf-8")
         return path
@@ -255,7 +264,8 @@ class GenerateSequence(Task):
         plt = _plt()
         cols = 2
         rows_n = (len(picks) + cols - 1) // cols
-        fig, axes = plt.subplots(rows_n, cols, figsize=(11, 2.2 * rows_n), squeeze=False, sharex=True)
+        fig, axes = plt.subplots(rows_n, cols, figsize=(11, 2.2 * rows_n), squeeze=False,
+                                 sharex=True)
         t = np.arange(gen.shape[1])
         for ax, i in zip(axes.flat, picks):
             ax.plot(t, true[i, :, 0], color="black", linewidth=1.4, label="true")
@@ -263,7 +273,8 @@ class GenerateSequence(Task):
             if base is not None:
                 ax.plot(t, base[i, :, 0], color="tab:gray", linewidth=0.8, linestyle="--",
                         label=f"baseline: {self.baseline_name()}")
-            ax.set_title(" ".join(f"{k}={v}" for k, v in self._inputs(batch, i).items()), fontsize=9)
+            ax.set_title(" ".join(f"{k}={v}" for k, v in self._inputs(batch, i).items()),
+                         fontsize=9)
             ax.grid(alpha=0.3)
         for ax in list(axes.flat)[len(picks):]:
             ax.axis("off")

@@ -87,7 +87,8 @@ class AutoencoderModel(SeqModel):
         return torch.tanh(self.to_code(flat))  # (B, L)
 
     def _initial_state(self, z: Tensor) -> list[tuple[Tensor, ...]]:
-        B, Ld, S, H = z.shape[0], self.decoder.num_layers, self.decoder.num_states, self.decoder.hidden_size
+        dec = self.decoder
+        B, Ld, S, H = z.shape[0], dec.num_layers, dec.num_states, dec.hidden_size
         if self.identity:  # one decoder layer, one direction: (h, c) as the encoder left them
             s = z.view(B, S, Ld, H).transpose(1, 2)  # (B, layers, S, H)
             return [tuple(s[:, l, k] for k in range(S)) for l in range(Ld)]
