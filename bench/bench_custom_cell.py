@@ -17,8 +17,12 @@ Rows
   LN: BPTT fn, Python     hoisted + one ``autograd.Function``: graph-free forward loop that
                           saves gates/LN stats; hand-written reverse loop; dW_hh and the LN
                           gains reduced over all steps in one matmul / reduction each
-  LN: BPTT fn, TorchScript  the same two loops compiled by TorchScript — this is the cell's
-                          ``forward_sequence`` (the default)
+                          (loops single-threaded, as in the default row)
+  LN: BPTT, TS, all thr.  the same two loops compiled by TorchScript, run with all of
+                          torch's intra-op threads (``loop_threads=0``)
+  LN: BPTT fn, TorchScript  ... and with intra-op threads capped at 1 while the loops run
+                          (``loop_threads=1``) — this is the cell's ``forward_sequence``
+                          (the default); the hoisted input projection keeps every thread
   LN: fused C++ kernels   (``--cpp``) the same BPTT Function with each step's elementwise
                           work (LN, gates, cell, LN_c) fused into one hand-written C++ pass
                           next to the one mm — "fewer, larger kernels". Built with
@@ -67,7 +71,7 @@ from seqforge.cells.base import step_loop  # noqa: E402
 from seqforge.cells.lstm import LSTMCell  # noqa: E402
 from seqforge.recurrent import Recurrent  # noqa: E402
 from seqforge_extras import _lnlstm_bptt  # noqa: E402
-from seqforge_extras.layernorm_lstm import LayerNormLSTMCell  # noqa: E402
+from seqforge_extras.layernorm_lstm import LayerNormLSTMCell, LayerNormLSTMParams  # noqa: E402
 
 warnings.filterwarnings("ignore", category=DeprecationWarning)  # torch.jit.script
 
@@ -142,7 +146,7 @@ class BPTTPythonLN(LayerNormLSTMCell):
         assert lengths is None
         y, h, c = _lnlstm_bptt.LNLSTMRecurrence.apply(
             self.input_gates(x), self.weight_hh, self.ln_hh_weight, self.ln_c_weight,
-            self.ln_c_bias, state[0], state[1], None, self.eps, False)
+            self.ln_c_bias, state[0], state[1], None, self.eps, False, self.params.loop_threads)
         return y.transpose(0, 1), (h, c)
 
 
@@ -327,13 +331,16 @@ class _FusedRecurrence(torch.autograd.Function):
     @staticmethod
     def forward(ctx, xin, w_hh, g_hh, g_c, b_c, h0, c0, eps):
         mod = load_cpp()[0]
-        Y, HH, A, CR, TC, ST = mod.fwd(xin, w_hh, g_hh, g_c, b_c, h0, c0, eps)
+        Y, HH, A, CR, TC, ST = _lnlstm_bptt.call_with_threads(
+            1, xin.device, mod.fwd, xin, w_hh, g_hh, g_c, b_c, h0, c0, eps)
         ctx.save_for_backward(w_hh, g_hh, g_c, h0, c0, HH, A, CR, TC, Y, ST)
         return Y, Y[-1].clone(), CR[-1].clone()
 
     @staticmethod
     def backward(ctx, dY, dhT, dcT):
-        grads = load_cpp()[0].bwd(dY, dhT.contiguous(), dcT.contiguous(), *ctx.saved_tensors)
+        grads = _lnlstm_bptt.call_with_threads(1, dY.device, load_cpp()[0].bwd, dY,
+                                               dhT.contiguous(), dcT.contiguous(),
+                                               *ctx.saved_tensors)
         return (*grads, None)
 
 
@@ -361,8 +368,9 @@ class Model(nn.Module):
         return self.head(y[:, -1]), y
 
 
-def ln_stack(cls: type[LayerNormLSTMCell]) -> Model:
-    return Model(Recurrent(cls, I, H, LAYERS, dropout=DROPOUT))
+def ln_stack(cls: type[LayerNormLSTMCell], **params) -> Model:
+    return Model(Recurrent(cls, I, H, LAYERS, dropout=DROPOUT,
+                           cell_params=LayerNormLSTMParams(**params)))
 
 
 VARIANTS: dict[str, Callable[[], Model]] = {
@@ -372,6 +380,7 @@ VARIANTS: dict[str, Callable[[], Model]] = {
     "LN: hoisted input proj": lambda: ln_stack(HoistedLN),
     "LN: TorchScript loop": lambda: ln_stack(TorchScriptLN),
     "LN: BPTT fn, Python": lambda: ln_stack(BPTTPythonLN),
+    "LN: BPTT, TS, all thr.": lambda: ln_stack(LayerNormLSTMCell, loop_threads=0),
     "LN: BPTT fn, TorchScript": lambda: ln_stack(LayerNormLSTMCell),
 }
 LN_ROWS = [k for k in VARIANTS if k.startswith("LN:")]

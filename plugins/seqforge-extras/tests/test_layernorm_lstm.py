@@ -270,6 +270,56 @@ def test_kernels_fall_back_to_python_without_torchscript(monkeypatch):
     compare(make_cell(2, 3), 3, 4, torch.tensor([4, 2, 0]))
 
 
+# -- intra-op threads while the loops run ---------------------------------------------------------
+
+def test_loop_threads_cap_is_scoped_and_restored():
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        seen = []
+        out = _lnlstm_bptt.call_with_threads(1, torch.device("cpu"),
+                                             lambda: seen.append(torch.get_num_threads()) or 7)
+        assert out == 7 and seen == [1] and torch.get_num_threads() == 2
+
+        def boom():
+            raise KeyError("x")
+
+        with pytest.raises(KeyError):
+            _lnlstm_bptt.call_with_threads(1, torch.device("cpu"), boom)
+        assert torch.get_num_threads() == 2
+        seen.clear()
+        _lnlstm_bptt.call_with_threads(0, torch.device("cpu"),
+                                       lambda: seen.append(torch.get_num_threads()))
+        assert seen == [2]  # 0: leave torch's setting alone
+        # through the cell, forward and backward
+        cell = make_cell(3, 4)
+        x = torch.randn(2, 5, 3, dtype=DT, requires_grad=True)
+        y, _ = cell.forward_sequence(x, cell.initial_state(2))
+        y.sum().backward()
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_loop_threads_setting_does_not_change_results():
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(3, 6, 2, generator=g, dtype=DT)
+    res = []
+    for threads in (0, 1, 2):
+        cell = make_cell(2, 5)
+        cell.params = LayerNormLSTMParams(loop_threads=threads)
+        xx = x.clone().requires_grad_(True)
+        y, (h, c) = cell.forward_sequence(xx, cell.initial_state(3), torch.tensor([6, 2, 4]))
+        grads = torch.autograd.grad(y.square().sum() + c.sum(), [xx, *cell.parameters()])
+        res.append((y, grads))
+    for y, grads in res[1:]:
+        assert_close(y, res[0][0], "output")
+        for a, b in zip(grads, res[0][1]):
+            assert_close(a, b, "gradient")
+    with pytest.raises(Exception):
+        LayerNormLSTMParams(loop_threads=-1)
+
+
 # -- in the engine --------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("bidirectional", [False, True])

@@ -18,7 +18,10 @@ Backward first computes, in bulk over (T, B, ·), every elementwise factor that 
 depend on the incoming gradient (one kernel each instead of T), so the reverse loop runs
 ~9 small kernels per step (two of them ATen's fused ``native_layer_norm_backward``); the
 parameter gradients are reduced over all steps at the end — dW_hh is one
-(4H, T·B)×(T·B, H) matmul, the LayerNorm gains one reduction each.
+(4H, T·B)×(T·B, H) matmul, the LayerNorm gains/shift one ATen LayerNorm-backward reduction
+over all T·B rows. The bulk work is done in place in as few (T, B, ·) buffers as possible:
+on this class of machine a fresh megabyte-sized temporary costs more in page faults than
+the arithmetic done in it.
 
 At the stock sizes (B=32, H=50) per-kernel dispatch dominates, so the two loops are
 compiled with TorchScript when it is available (about 2× less overhead per op than the
@@ -241,22 +244,46 @@ def kernels(jit: Optional[bool] = None):
         return _kernels["fwd"], _kernels["bwd"]
 
 
+def call_with_threads(threads: int, device: torch.device, fn, *args):
+    """``fn(*args)`` with torch's intra-op threads capped at ``threads`` (0: as set) on CPU.
+
+    The recurrence is a chain of ~10 kernels per step on (B, 4H)-sized tensors; OpenMP
+    (LayerNorm parallelises over rows) and MKL (it threads even a 32×50×200 GEMM) pay a
+    fork/join per kernel that costs more than the kernel, and far more when the cores are
+    shared. ``torch.set_num_threads`` sets the calling thread's OpenMP/MKL thread count,
+    so the cap is scoped to this call on this thread and restored afterwards.
+    """
+    if threads <= 0 or device.type != "cpu":
+        return fn(*args)
+    before = torch.get_num_threads()
+    if before <= threads:
+        return fn(*args)
+    torch.set_num_threads(threads)
+    try:
+        return fn(*args)
+    finally:
+        torch.set_num_threads(before)
+
+
 class LNLSTMRecurrence(torch.autograd.Function):
-    """``(xin (T,B,4H), W_hh, γ_hh, γ_c, β_c, h0, c0, mask|None, eps, jit|None)
-    -> (Y (T,B,H), hT, cT)``; backward is the hand-written BPTT (once differentiable)."""
+    """``(xin (T,B,4H), W_hh, γ_hh, γ_c, β_c, h0, c0, mask|None, eps, jit|None,
+    loop_threads) -> (Y (T,B,H), hT, cT)``; backward is the hand-written BPTT (once
+    differentiable). ``loop_threads``: intra-op thread cap while the loops run (0: none)."""
 
     @staticmethod
-    def forward(ctx, xin, w_hh, g_hh, g_c, b_c, h0, c0, mask, eps, jit=None):
+    def forward(ctx, xin, w_hh, g_hh, g_c, b_c, h0, c0, mask, eps, jit=None, loop_threads=1):
         fwd, bwd = kernels(jit)
-        Y, hT, cT, HS, CS, saved = fwd(xin, w_hh, g_hh, g_c, b_c, h0, c0, mask, float(eps))
+        Y, hT, cT, HS, CS, saved = call_with_threads(
+            loop_threads, xin.device, fwd, xin, w_hh, g_hh, g_c, b_c, h0, c0, mask, float(eps))
         ctx.save_for_backward(Y, HS, CS, *saved)
-        ctx.mask, ctx.bwd = mask, bwd
+        ctx.mask, ctx.bwd, ctx.loop_threads = mask, bwd, loop_threads
         return Y, hT, cT
 
     @staticmethod
     @once_differentiable
     def backward(ctx, dY, dhT, dcT):
         Y, HS, CS, *saved = ctx.saved_tensors
-        grads = ctx.bwd(dY.contiguous(), dhT.contiguous(), dcT.contiguous(), Y, HS, CS,
-                        ctx.mask, tuple(saved))
-        return (*grads, None, None, None)
+        grads = call_with_threads(ctx.loop_threads, Y.device, ctx.bwd, dY.contiguous(),
+                                  dhT.contiguous(), dcT.contiguous(), Y, HS, CS, ctx.mask,
+                                  tuple(saved))
+        return (*grads, None, None, None, None)

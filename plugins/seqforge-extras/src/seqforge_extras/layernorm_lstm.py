@@ -21,8 +21,11 @@ measurements that chose it):
   backward (:mod:`seqforge_extras._lnlstm_bptt`): the forward loop saves the gate
   activations and LayerNorm statistics without building an autograd graph, the backward
   walks time in reverse doing only what is inherently sequential, and every
-  parameter-gradient reduction (dW_hh = Σ_t dĥh_tᵀ h_{t-1}, the LayerNorm gains/shifts) is
-  one large matmul / reduction over all time steps at the end.
+  parameter-gradient reduction (dW_hh = Σ_t dhh_tᵀ h_{t-1}, the LayerNorm gains/shifts) is
+  one large matmul / reduction over all time steps at the end; both loops are compiled by
+  TorchScript (plain Python without it);
+* on CPU the two loops run with torch's intra-op threads capped at ``loop_threads`` (1):
+  their (B, 4H)-sized kernels only pay OpenMP/MKL fork-joins for more threads.
 
 The fast path is exactly the step function (checked against :func:`step_loop` in float64
 and by ``gradcheck``); it is differentiable once (no double backward).
@@ -54,6 +57,10 @@ class LayerNormLSTMParams(CellParams):
 
     #: LayerNorm epsilon (added to the variance)
     eps: float = Field(1e-5, gt=0)
+    #: on CPU, cap torch's intra-op threads at this many while the fast path's time loops
+    #: run (0: leave torch's setting). Per-step kernels are too small to gain from
+    #: threads and lose a fork/join each; the hoisted input projection keeps every thread.
+    loop_threads: int = Field(1, ge=0)
 
 
 class LayerNormLSTMCell(Cell):
@@ -144,7 +151,7 @@ class LayerNormLSTMCell(Cell):
         xin = self.input_gates(x)
         y, h, c = _lnlstm_bptt.LNLSTMRecurrence.apply(
             xin, self.weight_hh, self.ln_hh_weight, self.ln_c_weight, self.ln_c_bias,
-            h0, c0, mask, self.eps)
+            h0, c0, mask, self.eps, None, self.params.loop_threads)
         return y.transpose(0, 1), (h, c)  # y (B, T, H): batch-first view, like nn.LSTM's
 
     def extra_repr(self) -> str:
