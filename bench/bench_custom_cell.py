@@ -14,13 +14,13 @@ Rows
                           LayerNorm before the loop; the loop does the recurrent half only
   LN: TorchScript loop    hoisted + the recurrent loop ``torch.jit.script``-ed (autograd
                           through TorchScript's differentiable graphs)
-  LN: BPTT fn, Python     hoisted + one ``autograd.Function``: graph-free forward loop that
+  LN: BPTT fn / Python    hoisted + one ``autograd.Function``: graph-free forward loop that
                           saves gates/LN stats; hand-written reverse loop; dW_hh and the LN
                           gains reduced over all steps in one matmul / reduction each
                           (loops single-threaded, as in the default row)
-  LN: BPTT, TS, all thr.  the same two loops compiled by TorchScript, run with all of
+  LN: BPTT fn / TS all thr  the same two loops compiled by TorchScript, run with all of
                           torch's intra-op threads (``loop_threads=0``)
-  LN: BPTT fn, TorchScript  ... and with intra-op threads capped at 1 while the loops run
+  LN: BPTT fn / TorchScript  ... and with intra-op threads capped at 1 while the loops run
                           (``loop_threads=1``) — this is the cell's ``forward_sequence``
                           (the default); the hoisted input projection keeps every thread
   LN: fused C++ kernels   (``--cpp``) the same BPTT Function with each step's elementwise
@@ -379,12 +379,12 @@ VARIANTS: dict[str, Callable[[], Model]] = {
     "LN: eager step loop": lambda: ln_stack(EagerLN),
     "LN: hoisted input proj": lambda: ln_stack(HoistedLN),
     "LN: TorchScript loop": lambda: ln_stack(TorchScriptLN),
-    "LN: BPTT fn, Python": lambda: ln_stack(BPTTPythonLN),
-    "LN: BPTT, TS, all thr.": lambda: ln_stack(LayerNormLSTMCell, loop_threads=0),
-    "LN: BPTT fn, TorchScript": lambda: ln_stack(LayerNormLSTMCell),
+    "LN: BPTT fn / Python": lambda: ln_stack(BPTTPythonLN),
+    "LN: BPTT fn / TS all thr": lambda: ln_stack(LayerNormLSTMCell, loop_threads=0),
+    "LN: BPTT fn / TorchScript": lambda: ln_stack(LayerNormLSTMCell),
 }
 LN_ROWS = [k for k in VARIANTS if k.startswith("LN:")]
-DEFAULT_ROW = "LN: BPTT fn, TorchScript"
+DEFAULT_ROW = "LN: BPTT fn / TorchScript"
 
 
 # -- measuring ----------------------------------------------------------------------------------
@@ -494,6 +494,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--rounds", type=int, default=None, help="timed rounds (default 15)")
     ap.add_argument("--threads", default="1,2", help="comma-separated thread counts")
     ap.add_argument("--skip", default="", help="comma-separated row names to leave out")
+    ap.add_argument("--only", default="", help="comma-separated row names to run (+ nn.LSTM)")
     ap.add_argument("--cpp", action="store_true",
                     help="also time fused C++ step kernels (builds with load_inline; needs g++)")
     ap.add_argument("--compile", action="store_true",
@@ -516,7 +517,9 @@ def main(argv: list[str] | None = None) -> None:
         except Exception as exc:  # no toolchain: say so, run the rest
             cpp_note = f"fused C++ kernels unavailable: {type(exc).__name__}: {exc}"[:300]
     skip = {s.strip() for s in args.skip.split(",") if s.strip()}
-    names = [n for n in VARIANTS if n not in skip or n == "nn.LSTM"]
+    only = {s.strip() for s in args.only.split(",") if s.strip()}
+    names = [n for n in VARIANTS
+             if n == "nn.LSTM" or (n not in skip and (not only or n in only))]
 
     print(f"torch {torch.__version__}, python {platform.python_version()}, {os.cpu_count()} CPUs, "
           f"load average before: {load_average()}")
