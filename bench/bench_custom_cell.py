@@ -145,8 +145,10 @@ class BPTTPythonLN(LayerNormLSTMCell):
     def forward_sequence(self, x, state, lengths=None):
         assert lengths is None
         y, h, c = _lnlstm_bptt.LNLSTMRecurrence.apply(
-            self.input_gates(x), self.weight_hh, self.ln_hh_weight, self.ln_c_weight,
-            self.ln_c_bias, state[0], state[1], None, self.eps, False, self.params.loop_threads)
+            F.linear(x.transpose(0, 1), self.weight_ih), self.ln_ih_weight,
+            self.bias_ih + self.bias_hh, self.weight_hh, self.ln_hh_weight, self.ln_c_weight,
+            self.ln_c_bias, state[0], state[1], None, self.eps, False,
+            self.loop_threads(x.shape[0]))
         return y.transpose(0, 1), (h, c)
 
 

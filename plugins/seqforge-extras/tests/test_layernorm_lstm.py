@@ -59,7 +59,7 @@ def compare(cell, B, T, lengths, seed=1):
     return fast
 
 
-# -- the step --------------------------------------------------------------------------------------
+# -- the step ---------------------------------------------------------------------------------
 
 def test_step_matches_independent_formulation():
     """Ba et al. 2016 written with nn.LayerNorm modules (torch's fastrnns style)."""
@@ -91,7 +91,8 @@ def test_layout_and_metadata():
     assert cell.bias_ih.shape == cell.bias_hh.shape == (28,)
     assert (cell.num_states, cell.num_gates, cell.forget_gate) == (2, 4, 1)
     assert cell.has_fast_path
-    assert torch.equal(cell.ln_c_weight, torch.ones(7)) and torch.equal(cell.ln_c_bias, torch.zeros(7))
+    assert torch.equal(cell.ln_c_weight, torch.ones(7))
+    assert torch.equal(cell.ln_c_bias, torch.zeros(7))
     cell.reset_parameters("orthogonal", forget_bias=1.0)
     assert torch.equal(cell.bias_ih[7:14], torch.ones(7))
     assert torch.equal(cell.bias_hh, torch.zeros(28))
@@ -103,7 +104,7 @@ def test_layout_and_metadata():
         LayerNormLSTMParams(unknown=1)
 
 
-# -- the fast path == the step loop ----------------------------------------------------------------
+# -- the fast path == the step loop -----------------------------------------------------------
 
 @pytest.mark.parametrize("B,T,I,H", [(4, 9, 3, 5), (1, 1, 1, 1), (3, 2, 1, 6), (5, 12, 4, 2)])
 def test_fast_path_equals_step_loop(jit, B, T, I, H):  # noqa: E741
@@ -202,7 +203,7 @@ def test_double_backward_is_refused():
         gx.sum().backward()
 
 
-# -- gradcheck of the hand-written backward ----------------------------------------------------------
+# -- gradcheck of the hand-written backward ---------------------------------------------------
 
 @pytest.mark.parametrize("lengths", [None, [3, 0, 2]])
 def test_gradcheck_fast_path(jit, lengths):
@@ -235,10 +236,12 @@ def _seq(cell, names, ps, x, h0, c0, L):
 
 
 def test_gradcheck_recurrence_function_directly(jit):
-    """The autograd.Function alone, every input (xin, W_hh, γ_hh, γ_c, β_c, h0, c0)."""
+    """The autograd.Function alone, every input (z, γ_ih, b, W_hh, γ_hh, γ_c, β_c, h0, c0)."""
     T, B, H = 4, 2, 2
     g = torch.Generator().manual_seed(5)
     args = [torch.randn(T, B, 4 * H, generator=g, dtype=DT),
+            1 + 0.3 * torch.randn(4 * H, generator=g, dtype=DT),
+            0.3 * torch.randn(4 * H, generator=g, dtype=DT),
             0.5 * torch.randn(4 * H, H, generator=g, dtype=DT),
             1 + 0.3 * torch.randn(4 * H, generator=g, dtype=DT),
             1 + 0.3 * torch.randn(H, generator=g, dtype=DT),
@@ -248,10 +251,10 @@ def test_gradcheck_recurrence_function_directly(jit):
     mask = torch.tensor([[1, 1], [1, 0], [0, 0], [0, 0]], dtype=torch.bool).unsqueeze(-1)
     for m in (None, mask):
         assert torch.autograd.gradcheck(
-            lambda *a, m=m: _lnlstm_bptt.LNLSTMRecurrence.apply(*a, m, 1e-5, jit), args)
+            lambda *a, m=m: _lnlstm_bptt.LNLSTMRecurrence.apply(*a, m, 1e-5, jit, 1), args)
 
 
-# -- kernels: TorchScript when available, same maths in Python otherwise ------------------------------
+# -- kernels: TorchScript when available, same maths in Python otherwise ----------------------
 
 def test_kernels_compile_with_torchscript():
     fwd, bwd = _lnlstm_bptt.kernels(True)
@@ -270,7 +273,7 @@ def test_kernels_fall_back_to_python_without_torchscript(monkeypatch):
     compare(make_cell(2, 3), 3, 4, torch.tensor([4, 2, 0]))
 
 
-# -- intra-op threads while the loops run ---------------------------------------------------------
+# -- intra-op threads while the loops run -----------------------------------------------------
 
 def test_loop_threads_cap_is_scoped_and_restored():
     before = torch.get_num_threads()
@@ -305,7 +308,7 @@ def test_loop_threads_setting_does_not_change_results():
     g = torch.Generator().manual_seed(0)
     x = torch.randn(3, 6, 2, generator=g, dtype=DT)
     res = []
-    for threads in (0, 1, 2):
+    for threads in (0, 1, 2, None):
         cell = make_cell(2, 5)
         cell.params = LayerNormLSTMParams(loop_threads=threads)
         xx = x.clone().requires_grad_(True)
@@ -320,7 +323,13 @@ def test_loop_threads_setting_does_not_change_results():
         LayerNormLSTMParams(loop_threads=-1)
 
 
-# -- in the engine --------------------------------------------------------------------------------
+def test_loop_threads_default_depends_on_step_size():
+    assert LayerNormLSTMCell(1, 50).loop_threads(32) == 1  # the stock shapes
+    assert LayerNormLSTMCell(1, 512).loop_threads(64) == 0  # a big step: threads pay
+    assert LayerNormLSTMCell(1, 512, LayerNormLSTMParams(loop_threads=3)).loop_threads(64) == 3
+
+
+# -- in the engine ----------------------------------------------------------------------------
 
 @pytest.mark.parametrize("bidirectional", [False, True])
 def test_recurrent_stack_fast_equals_step(bidirectional):

@@ -265,25 +265,49 @@ def call_with_threads(threads: int, device: torch.device, fn, *args):
         torch.set_num_threads(before)
 
 
+def _forward(fwd, z: Tensor, g_ih: Tensor, b: Tensor, w_hh: Tensor, g_hh: Tensor,
+             g_c: Tensor, b_c: Tensor, h0: Tensor, c0: Tensor, mask: Optional[Tensor],
+             eps: float):
+    xin, m_ih, r_ih = torch.native_layer_norm(z, [z.shape[-1]], g_ih, b, eps)
+    return (*fwd(xin, w_hh, g_hh, g_c, b_c, h0, c0, mask, eps), m_ih, r_ih)
+
+
+def _backward(bwd, dY: Tensor, dhT: Tensor, dcT: Tensor, Y: Tensor, HS, CS, mask, saved,
+              z: Tensor, m_ih: Tensor, r_ih: Tensor, g_ih: Tensor, b: Tensor):
+    dxin, dw_hh, dg_hh, dg_c, db_c, dh0, dc0 = bwd(
+        dY.contiguous(), dhT.contiguous(), dcT.contiguous(), Y, HS, CS, mask, saved)
+    dz, dg_ih, db = torch.ops.aten.native_layer_norm_backward(
+        dxin, z, [z.shape[-1]], m_ih, r_ih, g_ih, b, [True, True, True])
+    return dz, dg_ih, db, dw_hh, dg_hh, dg_c, db_c, dh0, dc0
+
+
 class LNLSTMRecurrence(torch.autograd.Function):
-    """``(xin (T,B,4H), W_hh, γ_hh, γ_c, β_c, h0, c0, mask|None, eps, jit|None,
-    loop_threads) -> (Y (T,B,H), hT, cT)``; backward is the hand-written BPTT (once
-    differentiable). ``loop_threads``: intra-op thread cap while the loops run (0: none)."""
+    """Everything of the sequence path but the input matmul, in one node.
+
+    ``(z = x W_ihᵀ (T,B,4H), γ_ih, b = b_ih + b_hh, W_hh, γ_hh, γ_c, β_c, h0, c0,
+    mask (T,B,1) bool | None, eps, jit | None, loop_threads) -> (Y (T,B,H), hT, cT)``.
+    Forward: ``xin = LN(z; γ_ih, b)``, then :func:`forward_loop`; backward: the hand-written
+    BPTT of :func:`backward_loop`, then the LayerNorm backward to ``dz``, ``dγ_ih``, ``db``
+    (once differentiable). Both run with intra-op threads capped at ``loop_threads``
+    (0: as set; see :func:`call_with_threads`) — only the input matmul, outside this node,
+    and its backward use every thread."""
 
     @staticmethod
-    def forward(ctx, xin, w_hh, g_hh, g_c, b_c, h0, c0, mask, eps, jit=None, loop_threads=1):
+    def forward(ctx, z, g_ih, b, w_hh, g_hh, g_c, b_c, h0, c0, mask, eps, jit=None,
+                loop_threads=1):
         fwd, bwd = kernels(jit)
-        Y, hT, cT, HS, CS, saved = call_with_threads(
-            loop_threads, xin.device, fwd, xin, w_hh, g_hh, g_c, b_c, h0, c0, mask, float(eps))
-        ctx.save_for_backward(Y, HS, CS, *saved)
+        Y, hT, cT, HS, CS, saved, m_ih, r_ih = call_with_threads(
+            loop_threads, z.device, _forward, fwd, z, g_ih, b, w_hh, g_hh, g_c, b_c, h0, c0,
+            mask, float(eps))
+        ctx.save_for_backward(Y, HS, CS, z, m_ih, r_ih, g_ih, b, *saved)
         ctx.mask, ctx.bwd, ctx.loop_threads = mask, bwd, loop_threads
         return Y, hT, cT
 
     @staticmethod
     @once_differentiable
     def backward(ctx, dY, dhT, dcT):
-        Y, HS, CS, *saved = ctx.saved_tensors
-        grads = call_with_threads(ctx.loop_threads, Y.device, ctx.bwd, dY.contiguous(),
-                                  dhT.contiguous(), dcT.contiguous(), Y, HS, CS, ctx.mask,
-                                  tuple(saved))
+        Y, HS, CS, z, m_ih, r_ih, g_ih, b, *saved = ctx.saved_tensors
+        grads = call_with_threads(ctx.loop_threads, Y.device, _backward, ctx.bwd, dY, dhT,
+                                  dcT, Y, HS, CS, ctx.mask, tuple(saved), z, m_ih, r_ih,
+                                  g_ih, b)
         return (*grads, None, None, None, None)

@@ -16,16 +16,17 @@ forward_sequence` is the fast path (see ``bench/bench_custom_cell.py`` for the
 measurements that chose it):
 
 * the input half — ``LN(W_ih x) + b`` for every time step — is hoisted out of the loop as
-  one (B·T, I)×(I, 4H) matmul and one LayerNorm, differentiated by ordinary autograd;
-* the recurrence runs in one :class:`torch.autograd.Function` with a hand-written BPTT
-  backward (:mod:`seqforge_extras._lnlstm_bptt`): the forward loop saves the gate
+  one (B·T, I)×(I, 4H) matmul (ordinary autograd) and one LayerNorm;
+* that LayerNorm and the recurrence run in one :class:`torch.autograd.Function` with a
+  hand-written BPTT backward (:mod:`seqforge_extras._lnlstm_bptt`): the forward loop saves the gate
   activations and LayerNorm statistics without building an autograd graph, the backward
   walks time in reverse doing only what is inherently sequential, and every
   parameter-gradient reduction (dW_hh = Σ_t dhh_tᵀ h_{t-1}, the LayerNorm gains/shifts) is
   one large matmul / reduction over all time steps at the end; both loops are compiled by
   TorchScript (plain Python without it);
-* on CPU the two loops run with torch's intra-op threads capped at ``loop_threads`` (1):
-  their (B, 4H)-sized kernels only pay OpenMP/MKL fork-joins for more threads.
+* on CPU that node runs with torch's intra-op threads capped (``loop_threads``; by default
+  1 for small steps such as the stock B=32, H=50): its (B, 4H)-sized kernels only pay
+  OpenMP/MKL fork-joins for more threads — ruinously so on shared cores.
 
 The fast path is exactly the step function (checked against :func:`step_loop` in float64
 and by ``gradcheck``); it is differentiable once (no double backward).
@@ -52,15 +53,21 @@ def _autocast_enabled(device_type: str) -> bool:
         return device_type == "cuda" and torch.is_autocast_enabled()
 
 
+#: per-step recurrent matmul size (B·4H·H multiply-adds) up to which the fused loops run
+#: single-threaded by default (the stock 32×200×50 is 320k)
+SMALL_STEP_MACS = 1 << 22
+
+
 class LayerNormLSTMParams(CellParams):
     """``model.cell: {name: layernorm_lstm, eps: 1e-5}``"""
 
     #: LayerNorm epsilon (added to the variance)
     eps: float = Field(1e-5, gt=0)
-    #: on CPU, cap torch's intra-op threads at this many while the fast path's time loops
-    #: run (0: leave torch's setting). Per-step kernels are too small to gain from
-    #: threads and lose a fork/join each; the hoisted input projection keeps every thread.
-    loop_threads: int = Field(1, ge=0)
+    #: on CPU, cap torch's intra-op threads at this many while the fast path runs
+    #: everything but the input matmul (0: leave torch's setting; None: 1 when a step's
+    #: recurrent matmul is small, see :meth:`LayerNormLSTMCell.loop_threads`). Small
+    #: per-step kernels gain nothing from threads and pay a fork/join each.
+    loop_threads: int | None = Field(None, ge=0)
 
 
 class LayerNormLSTMCell(Cell):
@@ -148,11 +155,21 @@ class LayerNormLSTMCell(Cell):
             valid = steps < lengths.to(x.device).unsqueeze(0)  # (T, B)
             if not bool(valid.all()):
                 mask = valid.unsqueeze(-1)  # (T, B, 1) bool
-        xin = self.input_gates(x)
+        z = F.linear(x.transpose(0, 1), self.weight_ih)  # (T, B, 4H): one matmul, all threads
         y, h, c = _lnlstm_bptt.LNLSTMRecurrence.apply(
-            xin, self.weight_hh, self.ln_hh_weight, self.ln_c_weight, self.ln_c_bias,
-            h0, c0, mask, self.eps, None, self.params.loop_threads)
+            z, self.ln_ih_weight, self.bias_ih + self.bias_hh, self.weight_hh,
+            self.ln_hh_weight, self.ln_c_weight, self.ln_c_bias, h0, c0, mask, self.eps, None,
+            self.loop_threads(B))
         return y.transpose(0, 1), (h, c)  # y (B, T, H): batch-first view, like nn.LSTM's
+
+    def loop_threads(self, batch: int) -> int:
+        """Intra-op thread cap for the fused loops (0: none): ``params.loop_threads``, or
+        when that is None, 1 if a step's recurrent matmul is small (B·4H·H ≤ 2²² MACs, a
+        few tens of µs: threads cost more than they save), else 0."""
+        n = self.params.loop_threads
+        if n is not None:
+            return n
+        return 1 if batch * 4 * self.hidden_size * self.hidden_size <= SMALL_STEP_MACS else 0
 
     def extra_repr(self) -> str:
         return f"{self.input_size}, {self.hidden_size}, eps={self.eps}"
