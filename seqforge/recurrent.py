@@ -46,6 +46,9 @@ class Recurrent(nn.Module):
         self.num_directions = 2 if bidirectional else 1
         self.dropout = dropout
         self.use_fast_path = True  # tests flip this to compare against the step loop
+        # one multi-layer kernel call instead of one per layer, where the cells allow it
+        # (bench: per-layer calls cost ~7% on the 4×LSTM-50 recipe vs a hand-written nn.LSTM)
+        self.fuse_layers = True
         cells = []
         for layer in range(num_layers):
             in_size = input_size if layer == 0 else hidden_size * self.num_directions
@@ -80,6 +83,10 @@ class Recurrent(nn.Module):
             lengths = lengths.to(x.device)
             if bool((lengths >= x.shape[1]).all()):
                 lengths = None  # nothing is padded: take the unmasked (faster) path
+        if self.use_fast_path and self.fuse_layers and lengths is None:
+            fused = self._fused_stack(x, state)
+            if fused is not None:
+                return fused
         new_state: StackState = []
         out = x  # (B, T, I)
         for layer in range(self.num_layers):
@@ -98,6 +105,28 @@ class Recurrent(nn.Module):
                 new_state.append(s)
             out = outs[0] if len(outs) == 1 else torch.cat(outs, dim=-1)  # (B, T, D·H)
         return out, new_state
+
+    def _fused_stack(self, x: Tensor, state: StackState) -> tuple[Tensor, StackState] | None:
+        """The whole stack in one ``_VF`` call (what ``nn.LSTM(num_layers=L)`` does), when
+        every cell is the same fused-kernel cell; None when it does not apply."""
+        from .cells.rnn import FusedKernelCell, _hx_arg
+
+        first = self.cells[0]
+        if (not isinstance(first, FusedKernelCell) or x.shape[1] == 0
+                or any(type(c) is not type(first) or c.params != first.params for c in self.cells)):
+            return None
+        weights: list[Tensor] = []
+        for c in self.cells:  # torch's flat order: layer-major, direction-minor
+            weights += [c.weight_ih, c.weight_hh] + ([c.bias_ih, c.bias_hh] if c.has_bias else [])
+        # (L·D, B, H) per state tensor, in our (layer · D + direction) order
+        hx = [torch.stack([s[k] for s in state]).contiguous() for k in range(first.num_states)]
+        dropout = self.dropout if self.training else 0.0
+        res = first._kernel()(x, _hx_arg(hx), weights, first.has_bias, self.num_layers, dropout,
+                              self.training or torch.is_grad_enabled(),
+                              self.num_directions == 2, True)
+        y = res[0]  # (B, T, D·H)
+        new_state = [tuple(h[i] for h in res[1:]) for i in range(len(self.cells))]
+        return y, new_state
 
     def step(self, x_t: Tensor, state: StackState) -> tuple[Tensor, StackState]:
         """One time step through every layer (unidirectional only): x_t (B, I) -> (B, H)."""
