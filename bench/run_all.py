@@ -27,7 +27,9 @@ BENCHES = [
     ("bench_custom_cell.py", "(c) step-wise custom cell (LayerNorm LSTM) vs native nn.LSTM", []),
     ("bench_lm_throughput.py", "(d) char-LM tokens/s vs the matmul-bound rate", []),
     ("bench_startup.py", "(e) start-up: seqforge --help and validate", []),
-    ("bench_scan.py", "parallel-scan cells (minGRU/minLSTM) vs nn.GRU at T=1024", []),
+    # one thread: two threads on this 2-core box made nn.GRU at T=1024 take minutes a step
+    ("bench_scan.py", "parallel-scan cells (minGRU/minLSTM) vs nn.GRU at T=1024",
+     ["--threads", "1"]),
     ("bench_threads.py", "CPU thread policy: 1 thread vs all cores", []),
 ]
 
