@@ -85,6 +85,19 @@ def no_plots():
         yield
 
 
+@pytest.fixture(scope="module")
+def plotless():
+    """Module fixture form of :func:`no_plots` (use with ``autouse`` via a module mark)."""
+    with no_plots():
+        yield
+
+
+@pytest.fixture(scope="module")
+def csv(tmp_path_factory):
+    """A 220-row series CSV shared by a test module."""
+    return write_series(tmp_path_factory.mktemp("data") / "series.csv", 220)
+
+
 # -- what "the same history" means ----------------------------------------------------------
 
 #: columns that may differ between two runs of the same computation

@@ -19,7 +19,7 @@ import torch
 from typer.testing import CliRunner
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # --import-mode=importlib: helpers
-from engine_helpers import forecast_spec, no_plots, write_series
+from engine_helpers import csv, forecast_spec, plotless  # noqa: F401 (fixtures)
 from seqforge.api import train
 from seqforge.engine.callbacks import Callback, PlainLog
 from seqforge.engine.loop import Trainer, TrainingDiverged
@@ -28,15 +28,7 @@ from seqforge.engine.rundir import RunDir
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _no_plots():
-    with no_plots():
-        yield
-
-
-@pytest.fixture(scope="module")
-def csv(tmp_path_factory):
-    return write_series(tmp_path_factory.mktemp("data") / "series.csv", 220)
+pytestmark = [pytestmark, pytest.mark.usefixtures("plotless")]
 
 
 class _InfGrad(torch.autograd.Function):

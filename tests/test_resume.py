@@ -21,8 +21,8 @@ import torch
 from typer.testing import CliRunner
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # --import-mode=importlib: helpers
-from engine_helpers import (EchoPlugin, SignalAt, echo_spec, forecast_spec, loss_columns,
-                            no_plots, train_interrupted, with_changes, write_series)
+from engine_helpers import (csv, plotless, EchoPlugin, SignalAt, echo_spec, forecast_spec, loss_columns,
+                            train_interrupted, with_changes, write_series)  # noqa: F401
 from seqforge.api import load_spec, train
 from seqforge.cli import app
 from seqforge.engine.loop import Interrupted
@@ -32,15 +32,7 @@ from seqforge.errors import RunDirError
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _no_plots():
-    with no_plots():
-        yield
-
-
-@pytest.fixture(scope="module")
-def csv(tmp_path_factory):
-    return write_series(tmp_path_factory.mktemp("data") / "series.csv", 220)
+pytestmark = [pytestmark, pytest.mark.usefixtures("plotless")]
 
 
 @pytest.fixture(scope="module")
