@@ -260,25 +260,25 @@ def _train(spec, out, callbacks, quiet, resume, dev, threads, world) -> Run:
     return run
 
 
-def _resume_checkpoint(spec: Spec, out, resume) -> Path:
-    """The checkpoint a resume reads (every rank of a distributed run needs it)."""
-    rd = (RunDir.latest(Path(out or "runs"), spec.name, resumable=True) if resume is True
-          else RunDir(Path(resume)))
+def _resume_dir(spec: Spec, out, resume) -> RunDir:
+    """The run to resume: the given directory, or the newest of this spec with a checkpoint."""
+    if resume is not True:
+        return RunDir(Path(resume))
+    rd = RunDir.latest(Path(out or "runs"), spec.name, resumable=True)
     if rd is None:
         raise RunDirError(f"nothing to resume: no run of {spec.name!r} with a checkpoint "
                           f"under {out or 'runs'}")
-    return rd.checkpoints / "last.pt"
+    return rd
+
+
+def _resume_checkpoint(spec: Spec, out, resume) -> Path:
+    """The checkpoint a resume reads (every rank of a distributed run needs it)."""
+    return _resume_dir(spec, out, resume).checkpoints / "last.pt"
 
 
 def _prepare_run_dir(spec: Spec, out, resume) -> tuple[RunDir | None, Path | None]:
     if resume:
-        if resume is True:
-            rd = RunDir.latest(Path(out or "runs"), spec.name, resumable=True)
-            if rd is None:
-                raise RunDirError(f"nothing to resume: no run of {spec.name!r} with a checkpoint "
-                                  f"under {out or 'runs'}")
-        else:
-            rd = RunDir(Path(resume))
+        rd = _resume_dir(spec, out, resume)
         last = rd.checkpoints / "last.pt"
         if not (rd.path / "spec.resolved.yaml").exists() or not last.exists():
             raise RunDirError(f"{rd.path}: not a resumable run directory (needs spec.resolved.yaml "
