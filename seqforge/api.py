@@ -16,7 +16,7 @@ from typing import Any, Iterable
 import torch
 
 from .data.base import DataBundle
-from . import distributed
+from .engine import distributed
 from .engine.callbacks import Callback, default_progress
 from .engine.checkpoint import load_checkpoint
 from .engine.device import choose_threads, resolve_device

@@ -29,7 +29,7 @@ from seqforge.api import train
 from seqforge.data.base import (DataBundle, DataInfo, DataParams, DatasetSource, TensorItems,
                                 fingerprint)
 from seqforge.engine.callbacks import Callback
-from seqforge.engine.loop import Interrupted
+from seqforge.engine.interrupt import Interrupted
 from seqforge.hookspecs import hookimpl
 from seqforge.tasks.base import Task
 

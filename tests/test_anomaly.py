@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from seqforge.api import build, load_run, load_spec, train
 from seqforge.cli import app
 from seqforge.errors import DataError, SpecError
-from seqforge.tasks import anomaly_scoring as sc
+from seqforge.tasks.scoring import anomaly as sc
 
 ROOT = Path(__file__).resolve().parents[1]
 SPEC = ROOT / "specs" / "anomaly_lstm_ae.yaml"

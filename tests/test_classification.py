@@ -17,8 +17,10 @@ from typer.testing import CliRunner
 from seqforge.api import build, load_run, load_spec, train
 from seqforge.cli import app
 from seqforge.data.base import DataBundle, DataInfo, TensorItems
-from seqforge.data.classification import Digits, DigitsParams, TextCSV, TextCSVParams, split_indices
-from seqforge.data.vocab import UNK_ID
+from seqforge.data.sources.digits import Digits, DigitsParams
+from seqforge.data.sources.text_csv import TextCSV, TextCSVParams
+from seqforge.data.splits import split_indices
+from seqforge.data.transforms.vocab import UNK_ID
 from seqforge.errors import DataError, SpecError
 from seqforge.tasks.classify import (Classify, ClassifyMetrics, ClassifyParams, accuracy_from,
                                      confusion_matrix, macro_f1_from, scores)

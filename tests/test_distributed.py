@@ -17,7 +17,7 @@ import pytest
 import torch
 import yaml
 
-from seqforge.engine.sampling import ShardedBatches
+from seqforge.data.sampling import ShardedBatches
 
 pytestmark = pytest.mark.skipif(not torch.distributed.is_available(),
                                 reason="torch.distributed is not available")

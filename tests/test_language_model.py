@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from seqforge.api import build, load_spec, train
-from seqforge.data.text_lm import TokenStreams, sample_prompts
-from seqforge.data.vocab import BOS_ID, EOS_ID, PAD_ID, UNK_ID, Vocab
+from seqforge.data.sources.text import TokenStreams, sample_prompts
+from seqforge.data.transforms.vocab import BOS_ID, EOS_ID, PAD_ID, UNK_ID, Vocab
 from seqforge.engine.loop import _chunks
 from seqforge.errors import DataError, SpecError
 from seqforge.inference.sampling import filter_logits, generate, prompt_ids, sample_next

@@ -13,12 +13,12 @@ from typer.testing import CliRunner
 
 from seqforge.api import build, load_spec, train
 from seqforge.cli import app
-from seqforge.data.spellings import digits_onehot
-from seqforge.data.synthetic import spell_number, waveform
-from seqforge.data.vocab import EOS_ID, PAD_ID
-from seqforge.data.waveforms import sine_at
+from seqforge.data.sources.number_spelling import digits_onehot
+from seqforge.data.generators.synthetic import spell_number, waveform
+from seqforge.data.transforms.vocab import EOS_ID, PAD_ID
+from seqforge.data.sources.waveforms import sine_at
 from seqforge.errors import DataError, SpecError
-from seqforge.tasks.sequence_generation import token_scores, value_errors
+from seqforge.tasks.generate_sequence import token_scores, value_errors
 
 ROOT = Path(__file__).resolve().parents[1]
 SPEC = ROOT / "specs" / "waveform_one_to_many.yaml"
@@ -191,7 +191,7 @@ def test_generic_value_baseline_is_the_per_step_training_mean():
 
 
 def test_generate_sequence_refuses_vector_models_and_targetless_data():
-    from seqforge.tasks.sequence_generation import GenerateSequence
+    from seqforge.tasks.generate_sequence import GenerateSequence
 
     spec = _wave_spec()
     spec["model"]["topology"] = "one_to_one"

@@ -25,7 +25,7 @@ from engine_helpers import (csv, plotless, EchoPlugin, SignalAt, echo_spec, fore
                             train_interrupted, with_changes, write_series)  # noqa: F401
 from seqforge.api import load_spec, train
 from seqforge.cli import app
-from seqforge.engine.loop import Interrupted
+from seqforge.engine.interrupt import Interrupted
 from seqforge.engine.rundir import RunDir
 from seqforge.errors import RunDirError
 

@@ -433,8 +433,8 @@ def test_registered():
 
 
 def test_builtin_module_is_torch_free():
-    code = ("import sys, seqforge.builtins.scan_cells\n"
-            "assert 'torch' not in sys.modules, 'importing builtins.scan_cells imported torch'")
+    code = ("import sys, seqforge.builtins.cells\n"
+            "assert 'torch' not in sys.modules, 'importing builtins.cells imported torch'")
     subprocess.run([sys.executable, "-c", code], check=True)
 
 

@@ -16,8 +16,8 @@ from typer.testing import CliRunner
 from seqforge.api import dry_run, load_spec, train
 from seqforge.cli import app
 from seqforge.data.base import DataInfo, pad_collate
-from seqforge.data.seq2seq import Seq2SeqDataset, Seq2SeqParams, read_pairs_file
-from seqforge.data.vocab import BOS_ID, EOS_ID, PAD_ID, Vocab
+from seqforge.data.sources.seq2seq import Seq2SeqDataset, Seq2SeqParams, read_pairs_file
+from seqforge.data.transforms.vocab import BOS_ID, EOS_ID, PAD_ID, Vocab
 from seqforge.errors import DataError, SpecError
 from seqforge.inference.beam import beam_search, greedy_decode
 from seqforge.plugins import add_commands

@@ -1,10 +1,12 @@
-"""Built-in topologies: the five shapes of the classic RNN diagram."""
+"""Built-in topologies: the five shapes of the classic RNN diagram, and the sequence
+autoencoder."""
 
 from seqforge.hookspecs import hookimpl
 
 
 @hookimpl
 def register_topologies(register):
+    from seqforge.topologies.autoencoder import Autoencoder
     from seqforge.topologies.encoder_decoder import EncoderDecoder
     from seqforge.topologies.many_to_many import ManyToMany
     from seqforge.topologies.many_to_one import ManyToOne
@@ -16,3 +18,4 @@ def register_topologies(register):
     register("many_to_one", ManyToOne)
     register("many_to_many", ManyToMany)
     register("encoder_decoder", EncoderDecoder)
+    register("autoencoder", Autoencoder)

@@ -107,7 +107,7 @@ class DataBundle:
 def sharded_loader(ds: Dataset, batch_size: int, collate, *, shuffle: bool,
                    generator: torch.Generator | None, num_workers: int = 0,
                    pin_memory: bool = False, rank: int = 0, world: int = 1) -> DataLoader:
-    from ..engine.sampling import ShardedBatches
+    from .sampling import ShardedBatches
 
     generator = generator if generator is not None else torch.Generator().manual_seed(0)
     return DataLoader(ds, collate_fn=collate, num_workers=num_workers, pin_memory=pin_memory,

@@ -26,8 +26,9 @@ from ..recurrent import detach_state
 from .callbacks import Callback
 from .checkpoint import load_checkpoint, save_checkpoint
 from .device import autocast, autocast_dtype, choose_compiled
+from .interrupt import Interrupted
 from .rundir import RunDir
-from ..distributed import World, all_reduce_sum, any_flag
+from .distributed import World, all_reduce_sum, any_flag
 
 CHECKPOINT_FORMAT = "seqforge-checkpoint/1"
 
@@ -36,16 +37,6 @@ class TrainingDiverged(SeqforgeError):
     """A NaN or infinite loss/gradient under ``nan_policy: stop``."""
 
     exit_code = 3
-
-
-class Interrupted(Exception):
-    """SIGINT/SIGTERM arrived; a checkpoint was written at a step boundary."""
-
-    def __init__(self, signum: int, checkpoint: Path | None):
-        self.signum = signum
-        self.checkpoint = checkpoint
-        self.exit_code = 128 + signum  # 130 for SIGINT, 143 for SIGTERM
-        super().__init__(f"interrupted by {signal.Signals(signum).name}")
 
 
 @dataclass

@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from ..data.vocab import EOS_ID, PAD_ID
+from ..data.transforms.vocab import EOS_ID, PAD_ID
 
 
 @dataclass

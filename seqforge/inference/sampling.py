@@ -19,7 +19,7 @@ from typing import Literal
 import torch
 from torch import Tensor
 
-from ..data.vocab import SPECIALS, Vocab, detokenize, tokenize
+from ..data.transforms.vocab import SPECIALS, Vocab, detokenize, tokenize
 from ..errors import DataError
 
 

@@ -5,14 +5,14 @@ well and anomalous ones badly. After training:
 
 1. every validation window (normal data the model never trained on) is reconstructed;
    its squared error per step gives a window error (the mean over the window) and, per
-   ``point_rule``, a point score (see :mod:`seqforge.tasks.anomaly_scoring`);
+   ``point_rule``, a point score (see :mod:`seqforge.tasks.scoring.anomaly`);
 2. the thresholds are the ``threshold_quantile`` quantiles of those normal errors — with
    0.99, about 1 % of normal points would be flagged, the false-alarm rate the user
    chooses in the spec;
 3. the searched part of the series is scored the same way and flagged above threshold;
    where labels exist, point-wise precision / recall / F1 and event-level precision /
    recall / F1 (is each labelled anomaly found; is each flagged run a real anomaly —
-   :func:`~seqforge.tasks.anomaly_scoring.event_scores`) are reported. Without labels,
+   :func:`~seqforge.tasks.scoring.anomaly.event_scores`) are reported. Without labels,
    the number and share of flagged points.
 
 The baseline is a rolling-difference detector under the same rule: score
@@ -32,9 +32,9 @@ import torch.nn.functional as F
 from pydantic import Field
 from torch import Tensor
 
-from ..data.anomaly import windows_of
+from ..data.sources.anomaly_series import windows_of
 from ..errors import SpecError
-from . import anomaly_scoring as sc
+from .scoring import anomaly as sc
 from .base import ArtifactContext, Metrics, Task, TaskParams
 
 
@@ -44,7 +44,7 @@ class AnomalyParams(TaskParams):
         "window / point is flagged (0.99 ≈ 1 % false alarms on normal data)")
     point_rule: sc.PointRule = Field(
         "min_error", description="how point flags follow from windows: min_error, "
-        "mean_error, any_window, most_windows (see seqforge/tasks/anomaly_scoring.py)")
+        "mean_error, any_window, most_windows (see seqforge/tasks/scoring/anomaly.py)")
 
 
 @dataclass

@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from pydantic import Field
 from torch import Tensor
 
-from ..data.vocab import BOS_ID, EOS_ID, PAD_ID, UNK_ID
+from ..data.transforms.vocab import BOS_ID, EOS_ID, PAD_ID, UNK_ID
 from ..errors import SpecError
 from .base import ArtifactContext, Metrics, Task, TaskParams
 

@@ -29,7 +29,7 @@ import torch.nn.functional as F
 from pydantic import Field
 from torch import Tensor
 
-from ..data.vocab import EOS_ID, PAD_ID
+from ..data.transforms.vocab import EOS_ID, PAD_ID
 from ..errors import SpecError
 from ..inference.beam import Decoded, beam_search, greedy_decode, strip_after_eos
 from .base import ArtifactContext, Metrics, Task, TaskParams

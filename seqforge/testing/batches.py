@@ -27,7 +27,7 @@ from torch import Tensor
 
 from ..cells.base import Cell
 from ..data.base import DataInfo
-from ..data.vocab import Vocab
+from ..data.transforms.vocab import Vocab
 from ..spec.schema import Component, ModelSpec
 from ..topologies.base import Topology
 from .strategies import ParamsSpec, lengths_strategy, params_strategy

@@ -17,7 +17,7 @@ from pydantic import Field
 from torch import Tensor, nn
 
 from ..data.base import DataInfo
-from ..data.vocab import BOS_ID
+from ..data.transforms.vocab import BOS_ID
 from .attention import Attention
 from .base import InputAdapter, SeqModel, Topology, TopologyParams
 

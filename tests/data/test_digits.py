@@ -7,7 +7,7 @@ import builtins
 import numpy as np
 import pytest
 
-from seqforge.data.digits import load_digits_sequences
+from seqforge.data.io.digits import load_digits_sequences
 from seqforge.errors import DataError
 
 

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from seqforge.data.scalers import SCALERS, MinMaxScaler, Scaler, StandardScaler, make_scaler
+from seqforge.data.transforms.scalers import SCALERS, MinMaxScaler, Scaler, StandardScaler, make_scaler
 from seqforge.errors import DataError
 
 finite = st.floats(-1e6, 1e6, allow_nan=False, allow_infinity=False)

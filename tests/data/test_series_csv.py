@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from seqforge.data.series_csv import (
+from seqforge.data.io.csv_series import (
     Series,
     load_goog,
     load_series,

@@ -8,7 +8,7 @@ import re
 import numpy as np
 import pytest
 
-from seqforge.data import synthetic as syn
+from seqforge.data.generators import synthetic as syn
 from seqforge.errors import DataError
 
 MONTHS = {name: i + 1 for i, name in enumerate(syn.MONTHS)}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from seqforge.data.text_corpus import DEFAULT_MODULES, read_text_files, stdlib_corpus, stdlib_files
+from seqforge.data.io.text_corpus import DEFAULT_MODULES, read_text_files, stdlib_corpus, stdlib_files
 from seqforge.errors import DataError
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from seqforge.data.text_csv import load_labelled_text
+from seqforge.data.io.csv_text import load_labelled_text
 from seqforge.errors import DataError
 
 

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from seqforge.data.vocab import (
+from seqforge.data.transforms.vocab import (
     BOS_ID,
     EOS_ID,
     PAD_ID,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from seqforge.data.windowing import make_windows, split_by_fraction, windows_by_split
+from seqforge.data.transforms.windowing import make_windows, split_by_fraction, windows_by_split
 from seqforge.errors import DataError
 
 

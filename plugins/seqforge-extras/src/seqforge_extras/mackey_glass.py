@@ -16,9 +16,9 @@ from typing import Literal
 import numpy as np
 from pydantic import Field
 
-from seqforge.data.series_csv import Series
+from seqforge.data.io.csv_series import Series
 from seqforge.data.base import DataParams
-from seqforge.data.timeseries import TimeseriesCSV
+from seqforge.data.sources.timeseries_csv import TimeseriesCSV
 
 
 def mackey_glass(n: int, *, tau: float = 17.0, beta: float = 0.2, gamma: float = 0.1,

@@ -1,0 +1,24 @@
+"""Built-in datasets: one module each in :mod:`seqforge.data.sources`."""
+
+from seqforge.hookspecs import hookimpl
+
+
+@hookimpl
+def register_datasets(register):
+    from seqforge.data.sources.anomaly_series import AnomalySeries
+    from seqforge.data.sources.digits import Digits
+    from seqforge.data.sources.number_spelling import NumberSpelling
+    from seqforge.data.sources.seq2seq import Seq2SeqDataset
+    from seqforge.data.sources.text import TextLM
+    from seqforge.data.sources.text_csv import TextCSV
+    from seqforge.data.sources.timeseries_csv import TimeseriesCSV
+    from seqforge.data.sources.waveforms import Waveforms
+
+    register("timeseries_csv", TimeseriesCSV)
+    register("digits", Digits)
+    register("text_csv", TextCSV)
+    register("text", TextLM)
+    register("seq2seq", Seq2SeqDataset)
+    register("anomaly_series", AnomalySeries)
+    register("waveforms", Waveforms)
+    register("number_spelling", NumberSpelling)

@@ -1,0 +1,79 @@
+"""The typer app, its error boundary, and the console-script entry point.
+
+Heavy imports (torch, the engine) happen inside commands, so ``seqforge --help`` stays
+fast. Bad input of any kind — spec, data, run directory, option value — prints one clear
+paragraph and exits with status 2; no traceback reaches the user. That rule is enforced
+once, here, for every command (a plugin's included): :class:`_Commands` catches
+:class:`~seqforge.errors.SeqforgeError` around whatever command runs.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated, Optional
+
+import typer
+from typer.core import TyperGroup
+
+from .. import __version__
+from ..errors import SeqforgeError
+from .output import fail
+
+
+class _Commands(TyperGroup):
+    """Every sub-command runs inside one error boundary."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except SeqforgeError as exc:
+            fail(exc)
+
+
+app = typer.Typer(
+    name="seqforge",
+    cls=_Commands,
+    help="Recurrent sequence models (RNN, LSTM, GRU …) declared in YAML: validate, train, "
+         "predict, generate.",
+    epilog="Installed plugins may add commands: `seqforge plugins` lists them.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"seqforge {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(version: Annotated[Optional[bool], typer.Option(
+        "--version", callback=_version, is_eager=True, help="Print the version and exit.")] = None):
+    pass
+
+
+def _add_builtin_commands() -> None:
+    from . import evaluate, export, plugins, predict, run, schema, validate
+
+    for module in (validate, run, predict, evaluate, export, plugins, schema):
+        module.register(app)
+
+
+_add_builtin_commands()
+
+
+def main() -> None:
+    """Console-script entry point: add plugin commands, then run the app."""
+    if sys.argv[1:2] != ["--version"]:
+        # built-in task commands (generate, translate, …) belong in --help too; their
+        # modules import torch only inside the commands. Installed plugins' commands are
+        # added whenever a command runs (scanning installed packages costs ~0.1 s).
+        from ..plugins import add_commands
+
+        bare = len(sys.argv) < 2 or sys.argv[1] in ("--help", "-h")
+        add_commands(app, installed=not bare)
+    app()

@@ -1,0 +1,35 @@
+"""``seqforge evaluate RUN``: a run's metrics on a split or on other data, baseline beside."""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
+
+from . import options
+from .output import console, table
+from .predict import RunArg
+
+
+def evaluate(run_dir: RunArg,
+             split: Annotated[str, typer.Option(help="train, val or test")] = "test",
+             data: Annotated[Optional[list[str]], typer.Option(
+                 "--data", help="Override a data key, e.g. --data source=other.csv")] = None,
+             device: options.DeviceOpt = "cpu"):
+    """Score a trained run on a split (or other data), with its baseline beside it."""
+    options.choice("--split", split, options.SPLITS, "split")
+    options.device("--device", device)
+    from ..api import evaluate_run
+
+    res = evaluate_run(run_dir, split=split, data=data or [], device=device)
+    t = table(f"{run_dir} — {split}", [("metric", "left"), ("model", "right"),
+                                       (f"baseline: {res['baseline'].get('name', '')}", "right")])
+    for k, v in res["model"].items():
+        b = res["baseline"].get(k.removeprefix(f"{split}_"))
+        t.add_row(k.removeprefix(f"{split}_"), f"{v:.4g}",
+                  f"{b:.4g}" if isinstance(b, (int, float)) else "—")
+    console().print(t)
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(evaluate)

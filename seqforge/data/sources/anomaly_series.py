@@ -1,0 +1,195 @@
+"""``anomaly_series``: windows over one numeric series, for reconstruction-based detection.
+
+The series is cut by time into a *normal* prefix and the rest. The model is trained on
+windows of the first part of the prefix only ("trained on normal data"); windows of the
+prefix's last ``val`` share are the validation split, whose reconstruction errors set
+the anomaly threshold; the test split covers every point after the prefix — the part
+that is searched for anomalies and, where labels exist, scored against them.
+
+Test windows start up to ``window - 1`` steps *before* the test part, so every test
+point lies in exactly ``window`` windows (fewer only at the very end of the series),
+as when the detector runs over a live stream. Only test points are ever scored.
+
+Sources: ``builtin:synthetic`` (:func:`seqforge.data.synthetic.anomaly_series`: a
+seasonal signal with labelled spikes, level shifts, flat-lines and noise bursts, none in
+the normal prefix) or a CSV with a value column and an optional 0/1 label column.
+Labelled anomalies that fall inside the prefix are kept out of training and validation.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import torch
+from numpy.lib.stride_tricks import sliding_window_view
+from pydantic import Field
+
+from ...errors import DataError
+from ..base import DataBundle, DataInfo, DataParams, DatasetSource, TensorItems, fingerprint
+from ..transforms.scalers import make_scaler
+from ..io.csv_series import load_series_csv, read_table, resolve_columns
+from ..generators.synthetic import anomaly_series
+
+SYNTHETIC = "builtin:synthetic"
+#: generator keys that only make sense for builtin:synthetic
+_GENERATOR_KEYS = ("length", "n_anomalies", "noise", "data_seed")
+
+
+class AnomalyParams(DataParams):
+    source: str = Field(SYNTHETIC, description="builtin:synthetic, or a CSV path "
+                        "(relative to the spec)")
+    value_column: str = Field("value", description="CSV column holding the series")
+    label_column: str | None = Field(
+        "label", description="CSV column of 0/1 anomaly labels; used when present, "
+        "an error when named explicitly but missing; null: never read labels")
+    date_column: str | None = Field("auto", description="auto, a column name, or null for none")
+    window: int = Field(48, ge=2, le=100_000, description="steps per window")
+    stride: int = Field(1, ge=1, le=100_000, description="steps between training windows")
+    normal_fraction: float = Field(
+        0.4, gt=0, lt=1, description="leading share of the series taken as normal (train + val)")
+    val: float = Field(0.25, gt=0, lt=1, description="share of the normal prefix held out for "
+                       "the threshold")
+    scaler: Literal["standard", "minmax", "none"] = "standard"
+    center: bool = Field(True, description="subtract each window's own mean, so the model "
+                         "learns shapes, not levels (a slow drift is then not an anomaly)")
+    # builtin:synthetic only
+    length: int = Field(4000, ge=100, le=10_000_000, description="synthetic series length")
+    n_anomalies: int = Field(12, ge=0, le=100_000, description="synthetic anomalies injected")
+    noise: float = Field(0.05, ge=0, description="synthetic noise std")
+    data_seed: int = Field(0, ge=0, description="synthetic series seed (fixed: the data does "
+                           "not change with the training seed)")
+
+
+def windows_of(values: np.ndarray, window: int, starts: np.ndarray, center: bool) -> np.ndarray:
+    """``values`` (N, F) → the model's input windows starting at ``starts``: (M, window, F)
+    float32, each minus its own mean when ``center``."""
+    spans = sliding_window_view(values, window, axis=0)  # (N-W+1, F, W)
+    x = spans[starts].transpose(0, 2, 1).astype(np.float32)  # (M, W, F)
+    if center:
+        x = x - x.mean(axis=1, keepdims=True)
+    return np.ascontiguousarray(x)
+
+
+class AnomalySeries(DatasetSource):
+    """Sliding windows over one series, split into normal train/val and the searched rest."""
+
+    Params = AnomalyParams
+    provides = "sequence"
+
+    # -- reading -----------------------------------------------------------------------------
+    def _read(self) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None, str]:
+        """-> values (N,), labels (N,) int8 or None, dates (N,) or None, source."""
+        p = self.params
+        if p.source == SYNTHETIC:
+            values, labels = anomaly_series(length=p.length, seed=p.data_seed,
+                                            n_anomalies=p.n_anomalies,
+                                            clean_fraction=p.normal_fraction, noise=p.noise)
+            return values[:, 0].astype(np.float64), labels, None, SYNTHETIC
+        if p.source.startswith("builtin:"):
+            raise DataError(f"unknown built-in series {p.source!r}; the built-in one is "
+                            f"{SYNTHETIC!r}, anything else is a CSV path", source=p.source)
+        given = [k for k in _GENERATOR_KEYS if k in p.model_fields_set]
+        if given:
+            raise DataError(f"data.{given[0]} applies only to source {SYNTHETIC}; "
+                            "remove it for a CSV source", source=p.source)
+        return self.read_csv(self.resolve_path(p.source), labels=True)
+
+    def read_csv(self, path: Path, *, labels: bool) -> tuple[np.ndarray, np.ndarray | None,
+                                                            np.ndarray | None, str]:
+        """The value column (and, with ``labels``, the label column) of a CSV file."""
+        p = self.params
+        header = read_table(path).header
+        resolve_columns([p.value_column], header, str(path))  # names the columns it has
+        cols = [p.value_column]
+        label_col = None
+        if labels and p.label_column is not None:
+            explicit = "label_column" in p.model_fields_set
+            present = p.label_column.lower() in (h.lower() for h in header)
+            if present or explicit:
+                resolve_columns([p.label_column], header, str(path))
+                label_col = p.label_column
+                cols.append(label_col)
+        series = load_series_csv(path, columns=cols, date_column=p.date_column)
+        values = series.values[:, 0]
+        lab = None
+        if label_col is not None:
+            raw = series.values[:, 1]
+            bad = np.flatnonzero((raw != 0) & (raw != 1))
+            if bad.size:
+                raise DataError(f"label column {label_col!r} must hold 0 or 1; data row "
+                                f"{int(bad[0]) + 1} holds {raw[bad[0]]:g}", source=series.source)
+            lab = raw.astype(np.int8)
+        return values, lab, series.dates, series.source
+
+    # -- the bundle ------------------------------------------------------------------------
+    def load(self) -> DataBundle:
+        p = self.params
+        values, labels, dates, source = self._read()
+        n, W = len(values), p.window
+        prefix = int(np.ceil(p.normal_fraction * n))
+        n_val = int(round(prefix * p.val))
+        train_end = prefix - n_val
+        for part, size in (("training", train_end), ("validation", n_val)):
+            if size < W:
+                raise DataError(
+                    f"the {part} part of the normal prefix has {size} points, fewer than one "
+                    f"window of {W} — lower data.window, or raise data.normal_fraction / "
+                    f"data.val (series of {n} points)", source=source)
+        if prefix >= n:
+            raise DataError(f"normal_fraction {p.normal_fraction} leaves no points to search",
+                            source=source)
+        scaler = make_scaler(p.scaler).fit(values[:train_end, None])
+        scaled = scaler.transform(values[:, None]).astype(np.float32)  # (N, 1)
+
+        def clean_starts(lo: int, hi: int, stride: int) -> np.ndarray:
+            """Starts of windows inside [lo, hi) that touch no labelled anomaly."""
+            starts = np.arange(lo, hi - W + 1, stride)  # (M,)
+            if labels is not None and starts.size:
+                hits = sliding_window_view(labels, W)[starts].any(axis=1)  # (M,)
+                starts = starts[~hits]
+            if not starts.size:
+                raise DataError(f"no anomaly-free window of {W} points between points {lo} and "
+                                f"{hi}; the normal prefix must be normal", source=source)
+            return starts
+
+        train_s = clean_starts(0, train_end, p.stride)
+        val_s = clean_starts(train_end, prefix, 1)
+        test_s = np.arange(max(prefix - W + 1, 0), n - W + 1)  # every window touching the test part
+        splits = {name: self._items(scaled, s)
+                  for name, s in (("train", train_s), ("val", val_s), ("test", test_s))}
+        meta: dict[str, Any] = {
+            "anomaly": True, "window": W, "center": p.center, "values": values,
+            "scaled": scaled[:, 0],
+            "labels": labels, "dates": dates, "scaler": scaler, "source": source,
+            "value_column": p.value_column if source != SYNTHETIC else "value",
+            "parts": {"train": (0, train_end), "val": (train_end, prefix), "test": (prefix, n)},
+        }
+        info = DataInfo(input="sequence", n_features=1, n_targets=1, meta=meta)
+        return DataBundle(splits["train"], splits["val"], splits["test"], info,
+                          transforms={"scaler": scaler.state_dict()}, source=source,
+                          fingerprint=fingerprint(values, labels, p.model_dump_json()))
+
+    def _items(self, scaled: np.ndarray, starts: np.ndarray) -> TensorItems:
+        x = torch.from_numpy(windows_of(scaled, self.params.window, starts,
+                                        self.params.center))  # (M, W, 1)
+        # the target is the input itself: the model must rebuild what it read
+        return TensorItems(x=x, y=x, start=torch.from_numpy(starts.astype(np.int64)))
+
+    # -- prediction from a file ----------------------------------------------------------
+    def read_inputs(self, path: Path, bundle: DataBundle) -> list[dict[str, Any]]:
+        """A user's CSV (the training value column) → one item: the whole series, scaled
+        as in training; the task scores every point of it."""
+        values, _, dates, source = self.read_csv(Path(path), labels=False)
+        W = self.params.window
+        if len(values) < W:
+            raise DataError(f"needs at least {W} rows (the model's window) but has "
+                            f"{len(values)}", source=source)
+        scaled = bundle.info.meta["scaler"].transform(values[:, None]).astype(np.float32)
+        item: dict[str, Any] = {"x": torch.from_numpy(scaled),  # (N, 1)
+                                "series": source,
+                                "raw": values.tolist()}
+        if dates is not None:
+            item["dates"] = [str(d) for d in dates]
+        return [item]

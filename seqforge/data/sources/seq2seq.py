@@ -1,0 +1,243 @@
+"""``seq2seq``: (source string, target string) pairs for encoder–decoder models.
+
+``source`` picks the pairs: a built-in generator from :mod:`seqforge.data.synthetic` —
+``dates`` ("July 24, 2004" → "2004-07-24"), ``addition`` ("535+61" → "596"),
+``reversal`` ("abcd" → "dcba") — seeded by the spec's seed, or a path (relative to the
+spec) to a file of pairs: a ``.csv`` with a header naming the source and target columns,
+or a ``.tsv``/``.txt`` with ``source<TAB>target`` on each line (like the Tatoeba/Anki
+sentence-pair files).
+
+Both sides are tokenised into characters with *separate* vocabularies built from the
+training split. An item is ``x`` = source ids (S_i,), ``y`` = target ids + ``<eos>``
+(T_i,), plus the raw strings ``src`` and ``tgt``; :func:`pad_collate` pads and adds
+``lengths`` / ``y_lengths``.
+
+Split: a file's rows are shuffled (seeded) first — generated pairs are already in random
+order — then cut into train / val / test by fraction. A val or test example whose source
+also occurs in training is dropped, so the metrics measure generalisation, not recall.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from pydantic import Field
+
+from ...errors import DataError
+from ..base import DataBundle, DataInfo, DataParams, DatasetSource, TensorItems, fingerprint
+from ..io.csv_series import read_table, resolve_columns
+from ..generators.synthetic import addition_pairs, date_pairs, reversal_pairs
+from ..transforms.vocab import Vocab
+from ..splits import split_by_fraction
+
+GENERATORS = ("dates", "addition", "reversal")
+Pair = tuple[str, str]
+
+
+class Seq2SeqParams(DataParams):
+    source: str = Field("dates", description="dates | addition | reversal | path to a "
+                                             "TSV/CSV file of source,target pairs")
+    n: int = Field(10_000, ge=1, le=10_000_000, description="pairs to generate (generators only)")
+    val: float = Field(0.1, ge=0, lt=1, description="fraction of pairs for validation")
+    test: float = Field(0.1, ge=0, lt=1, description="fraction of pairs for testing")
+    max_digits: int = Field(3, ge=1, le=15, description="addition: longest operand in digits")
+    min_len: int = Field(3, ge=1, le=10_000, description="reversal: shortest string")
+    max_len: int = Field(8, ge=1, le=10_000, description="reversal: longest string")
+    alphabet: str = Field("abcdefghij", min_length=1, description="reversal: letters drawn from")
+    source_column: str = Field("source", description="CSV files: column of source texts")
+    target_column: str = Field("target", description="CSV files: column of target texts")
+
+
+@contextmanager
+def _at_key(key: str):
+    """Tag DataErrors raised inside with the spec key that chose the data (for messages)."""
+    try:
+        yield
+    except DataError as exc:
+        if exc.path is None:
+            exc.path = key
+        raise
+
+
+def read_pairs_file(path: Path, source_column: str = "source",
+                    target_column: str = "target") -> list[Pair]:
+    """Pairs from a ``.csv`` (header with the two named columns) or a TSV file.
+
+    A TSV line is ``source<TAB>target``; further tab-separated fields (attributions in
+    Tatoeba exports) are ignored and a first line ``source<TAB>target`` is taken as a
+    header. Raises DataError naming the file (and line) for a missing file, a line
+    without a tab, an empty source or target, or no pairs at all.
+    """
+    source = str(path)
+    if path.suffix.lower() == ".csv":
+        table = read_table(path)
+        si, ti = resolve_columns([source_column, target_column], table.header, table.source)
+        pairs = [(row[si], row[ti]) for row in table.rows]
+        lines = table.lines
+    else:
+        pairs, lines = _read_tsv(path)
+    for (src, tgt), line in zip(pairs, lines):
+        if not src.strip():
+            raise DataError("the source text is empty", source=source, line=line)
+        if not tgt.strip():
+            raise DataError("the target text is empty", source=source, line=line)
+    if not pairs:
+        raise DataError("no source,target pairs in the file", source=source)
+    return pairs
+
+
+def _read_tsv(path: Path) -> tuple[list[Pair], list[int]]:
+    source = str(path)
+    if not path.exists():
+        raise DataError(f"file not found (looked for {path.resolve()})", source=source)
+    if path.is_dir():
+        raise DataError("is a directory, not a file of pairs", source=source)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        raise DataError("is not UTF-8 text", source=source) from None
+    except OSError as exc:
+        raise DataError(f"cannot be read: {exc.strerror or exc}", source=source) from None
+    pairs: list[Pair] = []
+    lines: list[int] = []
+    for k, raw in enumerate(text.splitlines(), start=1):
+        if not raw.strip():
+            continue
+        fields = raw.split("\t")
+        if len(fields) < 2:
+            raise DataError("expected 'source<TAB>target' but the line has no tab "
+                            "(for comma-separated pairs name the file .csv)", source=source, line=k)
+        if not pairs and [f.strip().lower() for f in fields[:2]] == ["source", "target"]:
+            continue  # header line
+        pairs.append((fields[0], fields[1]))
+        lines.append(k)
+    return pairs, lines
+
+
+def encode_pair(src: str, tgt: str | None, src_vocab: Vocab, tgt_vocab: Vocab | None
+                ) -> dict[str, Any]:
+    """One item: ``x`` (S,) source ids, ``y`` (T,) target ids + <eos> (when tgt is given)."""
+    item: dict[str, Any] = {"x": torch.tensor(src_vocab.encode(list(src)), dtype=torch.long),
+                            "src": src}
+    if tgt is not None and tgt_vocab is not None:
+        item["y"] = torch.tensor(tgt_vocab.encode(list(tgt), add_eos=True), dtype=torch.long)
+        item["tgt"] = tgt
+    return item
+
+
+def items_of(pairs: Sequence[Pair], src_vocab: Vocab, tgt_vocab: Vocab) -> TensorItems:
+    encoded = [encode_pair(s, t, src_vocab, tgt_vocab) for s, t in pairs]
+    return TensorItems(x=[e["x"] for e in encoded], y=[e["y"] for e in encoded],
+                       src=[s for s, _ in pairs], tgt=[t for _, t in pairs])
+
+
+class Seq2SeqDataset(DatasetSource):
+    """Source → target string pairs (dates, addition, reversal, or a file of pairs)."""
+
+    Params = Seq2SeqParams
+    provides = "sequence"
+
+    # -- where the pairs come from ---------------------------------------------------------
+    def _where(self) -> str:
+        s = self.params.source
+        return f"generator:{s}" if s in GENERATORS else str(self.resolve_path(s))
+
+    def pairs(self) -> list[Pair]:
+        """Every pair, in split order (train first, then val, then test)."""
+        p = self.params
+        if p.source == "dates":
+            return date_pairs(p.n, self.seed)
+        if p.source == "addition":
+            return addition_pairs(p.n, self.seed, max_digits=p.max_digits)
+        if p.source == "reversal":
+            return reversal_pairs(p.n, self.seed, p.min_len, p.max_len, p.alphabet)
+        path = self.resolve_path(p.source)
+        if path.suffix == "" and not path.exists():
+            raise DataError(f"is neither a generator ({', '.join(GENERATORS)}) nor an existing "
+                            "file of pairs", source=p.source)
+        pairs = read_pairs_file(path, p.source_column, p.target_column)
+        order = np.random.default_rng(self.seed).permutation(len(pairs))  # (N,)
+        return [pairs[int(i)] for i in order]
+
+    # -- the bundle ------------------------------------------------------------------------
+    def load(self) -> DataBundle:
+        p = self.params
+        where = self._where()
+        with _at_key("data.source"):
+            pairs = self.pairs()
+        with _at_key("data.val" if p.val >= p.test else "data.test"):
+            cuts = split_by_fraction(len(pairs), p.val, p.test, source=where)
+        train = pairs[cuts[0]]
+        seen = {s for s, _ in train}
+        held: dict[str, list[Pair] | None] = {}
+        dropped: dict[str, int] = {}
+        for name, sl in (("val", cuts[1]), ("test", cuts[2])):
+            if sl.stop <= sl.start:
+                held[name] = None
+                continue
+            part = [pr for pr in pairs[sl] if pr[0] not in seen]
+            dropped[name] = (sl.stop - sl.start) - len(part)
+            if not part:
+                raise DataError(
+                    f"every {name} source also occurs in the training split, so {name} would "
+                    "measure memory, not generalisation — the source has too few distinct "
+                    "pairs for data.n; lower n (or raise max_digits / max_len)", source=where,
+                    path="data.n")
+            held[name] = part
+        src_vocab = Vocab.build(list(s) for s, _ in train)
+        tgt_vocab = Vocab.build(list(t) for _, t in train)
+        splits = {"train": items_of(train, src_vocab, tgt_vocab)}
+        for name in ("val", "test"):
+            splits[name] = items_of(held[name], src_vocab, tgt_vocab) if held[name] else None
+        meta = {
+            "seq2seq": True,
+            "source": where,
+            "dropped_overlap": dropped,
+            "max_source_len": max(len(s) for s, _ in pairs),
+            "max_target_len": max(len(t) for _, t in pairs),
+            "train_pairs": train,  # the task's model-free baseline is fitted on these
+        }
+        info = DataInfo(input="sequence", vocab=src_vocab, target_vocab=tgt_vocab, meta=meta)
+        return DataBundle(splits["train"], splits["val"], splits["test"], info,
+                          transforms={"source_vocab": src_vocab.to_dict(),
+                                      "target_vocab": tgt_vocab.to_dict()},
+                          source=where, fingerprint=fingerprint(repr(pairs), p.model_dump_json()))
+
+    # -- inputs for prediction -------------------------------------------------------------
+    def read_inputs(self, path: Path, bundle: DataBundle) -> list[dict[str, Any]]:
+        """One source string per non-empty line of a UTF-8 text file."""
+        path = Path(path)
+        if not path.exists():
+            raise DataError("input file not found", source=str(path))
+        try:
+            text = path.read_text(encoding="utf-8-sig")
+        except UnicodeDecodeError:
+            raise DataError("is not UTF-8 text", source=str(path)) from None
+        lines = [(k, ln.rstrip("\r\n")) for k, ln in enumerate(text.splitlines(), 1)]
+        sources = [(k, ln) for k, ln in lines if ln.strip()]
+        if not sources:
+            raise DataError("no source strings in the file (one per line)", source=str(path))
+        return [self.encode_source(s, bundle, source=str(path), line=k) for k, s in sources]
+
+    @staticmethod
+    def encode_source(text: str, bundle: DataBundle, *, source: str = "input",
+                      line: int | None = None) -> dict[str, Any]:
+        """An item (x, src) for a new source string; DataError for characters never seen
+        in training (the model has no embedding for them) or an empty string."""
+        vocab: Vocab = bundle.info.vocab
+        if not text:
+            raise DataError("the source string is empty", source=source, line=line)
+        unknown = sorted({c for c in text if c not in vocab})
+        if unknown:
+            raise DataError(
+                f"characters {''.join(unknown)!r} never occur in the training sources of this "
+                f"model, so it cannot read {text!r}", source=source, line=line)
+        return encode_pair(text, None, vocab, None)
+
+
+__all__ = ["Seq2SeqDataset", "Seq2SeqParams", "read_pairs_file", "encode_pair", "GENERATORS"]

@@ -1,0 +1,121 @@
+"""``text_csv``: labelled texts from a CSV with a text and a label column.
+
+Texts become token ids at character or word level, of varying length (the collate pads
+them and adds ``lengths``, which the recurrent stack masks, so padding never changes a
+prediction). Split with :func:`~seqforge.data.splits.split_indices` (stratified by
+default), seeded by the spec's ``seed``. Items are ``{"x": (T,) long, "y": 0-d long,
+"text": str}``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import torch
+from pydantic import Field
+
+from ...errors import DataError
+from ..base import DataBundle, DataInfo, DatasetSource, fingerprint
+from ..io.csv_series import optional_column, read_table, resolve_columns
+from ..io.csv_text import load_labelled_text
+from ..splits import SplitParams, split_indices, subset
+from ..transforms.classes import class_order, known_label
+from ..transforms.vocab import Vocab, tokenize
+
+
+class TextCSVParams(SplitParams):
+    source: str = Field(..., description="CSV path, relative to the spec file")
+    text_column: str = Field("text", description="column holding the text")
+    label_column: str = Field("label", description="column holding the class label")
+    level: Literal["char", "word"] = Field("word", description="tokens: characters or words")
+    lowercase: bool = Field(True, description="lower-case texts before tokenizing")
+    max_len: int | None = Field(200, ge=1, le=1_000_000,
+                                description="keep the first max_len tokens of a text; null: all")
+    min_freq: int = Field(1, ge=1, description="tokens seen fewer times in train become <unk>")
+    max_vocab: int | None = Field(None, ge=1, description="keep only the most frequent tokens")
+
+
+class TextCSV(DatasetSource):
+    """Labelled texts from a CSV (text and label columns), as char or word token ids."""
+
+    Params = TextCSVParams
+    provides = "sequence"
+
+    def _path(self) -> Path:
+        return self.resolve_path(self.params.source)
+
+    def tokens(self, text: str) -> list[str]:
+        """The tokens the model reads for ``text`` (lower-cased, tokenized, truncated)."""
+        p = self.params
+        toks = tokenize(text.lower() if p.lowercase else text, p.level)
+        return toks[:p.max_len] if p.max_len else toks
+
+    def load(self) -> DataBundle:
+        p = self.params
+        path = self._path()
+        source = str(path)
+        texts, labels = load_labelled_text(path, p.text_column, p.label_column)
+        saved = self.saved_transforms or {}
+        # scoring a trained run on another file keeps the run's classes and vocabulary
+        classes = list(saved["classes"]) if "classes" in saved else class_order(labels)
+        index = {c: i for i, c in enumerate(classes)}
+        unknown = sorted(set(labels) - set(index))
+        if unknown:
+            raise DataError(f"labels {unknown} were not among the classes the model was trained "
+                            f"on ({', '.join(classes)})", source=source)
+        y = np.array([index[lab] for lab in labels], dtype=np.int64)  # (N,)
+        parts = split_indices(y, p.val, p.test, seed=self.seed,
+                              stratified=p.split == "stratified", source=source)
+        toks = [self.tokens(t) for t in texts]
+        # the vocabulary comes from the training split only: val/test words the model
+        # never trained on are <unk>, as they will be for real new text
+        vocab = (Vocab.from_dict(saved["vocab"]) if "vocab" in saved else
+                 Vocab.build((toks[i] for i in parts[0]), min_freq=p.min_freq,
+                             max_size=p.max_vocab))
+        cols = {
+            "x": [torch.tensor(vocab.encode(t), dtype=torch.long) for t in toks],  # (T_i,)
+            "y": torch.from_numpy(y),
+            "text": texts,  # kept for prediction files; the collate passes strings through
+        }
+        train, val, test = (subset(cols, i) for i in parts)
+        info = DataInfo(input="sequence", vocab=vocab, n_classes=len(classes),
+                        class_names=classes,
+                        meta={"source": source, "level": p.level, "text_column": p.text_column,
+                              "label_column": p.label_column})
+        return DataBundle(train, val, test, info,
+                          transforms={"vocab": vocab.to_dict(), "classes": classes},
+                          source=source,
+                          fingerprint=fingerprint(texts, labels, p.model_dump_json(), self.seed))
+
+    def read_inputs(self, path: Path, bundle: DataBundle) -> list[dict[str, Any]]:
+        """Texts to classify from a CSV with the training text column.
+
+        A label column (same name as in training) is optional; when present, each label
+        must be one the model knows — it is then reported beside the prediction.
+        """
+        p = self.params
+        table = read_table(path)
+        (text_idx,) = resolve_columns([p.text_column], table.header, table.source)
+        label_idx = optional_column(p.label_column, table.header)
+        vocab: Vocab = bundle.info.vocab
+        items = []
+        for row, line in zip(table.rows, table.lines):
+            text = row[text_idx].strip()
+            if not text:
+                raise DataError(f"column {table.header[text_idx]!r} is empty; every row needs "
+                                "a text", source=table.source, line=line)
+            item: dict[str, Any] = {
+                "x": torch.tensor(vocab.encode(self.tokens(text)), dtype=torch.long),  # (T,)
+                "text": text,
+            }
+            if label_idx is not None:
+                item["y"] = known_label(row[label_idx].strip(), bundle.info.class_names,
+                                         table.source, line)
+            items.append(item)
+        return items
+
+
+
+__all__ = ["TextCSV", "TextCSVParams"]
