@@ -57,7 +57,7 @@ def main() -> None:
 
     import seqforge
     from seqforge.api import build
-    from seqforge.engine.loop import Trainer
+    from seqforge.api import make_trainer
 
     torch.set_num_threads(1)
     spec = seqforge.load_spec(ROOT / "specs" / "char_lm.yaml",
@@ -66,8 +66,7 @@ def main() -> None:
                                          "data.test=0.02", "train.threads=1",
                                          "train.early_stopping=null"])
     built = build(spec)
-    trainer = Trainer(spec, built.model, built.task, built.bundle,
-                      device=torch.device("cpu"), run_dir=None)
+    trainer = make_trainer(spec, built, torch.device("cpu"), run_dir=None)
     trainer.val_loader = None  # time training only
     B, T = spec.train.batch_size, built.bundle.train[0]["x"].shape[0]
     E, H, V = spec.model.embedding, spec.model.hidden_size, len(built.bundle.info.vocab)

@@ -33,7 +33,7 @@ def price_series(n: int, seed: int = 0) -> np.ndarray:
 def seqforge_epoch(csv: Path, epochs_cap: int):
     import seqforge
     from seqforge.api import build
-    from seqforge.engine.loop import Trainer
+    from seqforge.api import make_trainer
 
     spec = seqforge.load_spec({
         "name": "bench", "data": {"dataset": "timeseries_csv", "source": str(csv),
@@ -47,8 +47,7 @@ def seqforge_epoch(csv: Path, epochs_cap: int):
     built = build(spec)
     import torch
 
-    trainer = Trainer(spec, built.model, built.task, built.bundle,
-                      device=torch.device("cpu"), run_dir=None)
+    trainer = make_trainer(spec, built, torch.device("cpu"), run_dir=None)
     state = {"epoch": 0}
     n = len(built.bundle.train)
 

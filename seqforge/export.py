@@ -11,8 +11,10 @@ Formats:
 
 The exported function is ``x -> out`` on whole (unpadded) batches: x ``(B, T, F)`` floats or
 ``(B, T)`` token ids, or ``(B, F)`` for vector inputs. Scalers and vocabularies do not
-belong in a tensor program; they are written beside it in ``export.json`` so a server can
-apply them. Encoder–decoder decoding is a data-dependent loop and is not exported.
+belong in a tensor program; they are written beside it in ``export.json`` (the run's data
+description: columns, fitted scalers with the columns they scale, vocabularies, classes)
+so a server can apply them. Encoder–decoder decoding is a data-dependent loop and is not
+exported. Exporting needs only the run directory, not the training data.
 """
 
 from __future__ import annotations
@@ -24,7 +26,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from .errors import RunDirError, SeqforgeError
+from .errors import SeqforgeError
+from .kinds import Shape
 
 FORMATS = ("torch-export", "onnx")
 
@@ -44,11 +47,21 @@ class _XOnly(nn.Module):
         return self.model({"x": x})[0]
 
 
-def example_input(run) -> torch.Tensor:
-    """Two real examples from the run's data, as one batch."""
-    ds = run.bundle.test or run.bundle.val or run.bundle.train
-    items = [ds[i] for i in range(min(2, len(ds)))]
-    x = run.bundle.collate(items)["x"]
+def example_input(run, batch: int = 2) -> torch.Tensor:
+    """A batch of inputs shaped as the model reads them, made from the run's DataInfo
+    alone: (B, F) vectors, (B, T) token ids or (B, T, F) floats; T is the dataset's window
+    where it has one."""
+    info = run.info
+    gen = torch.Generator().manual_seed(0)
+    steps = 16
+    for facet in info.facets.values():
+        steps = getattr(facet, "window", None) or steps
+    if info.input == Shape.VECTOR:
+        x = torch.rand(batch, info.n_features, generator=gen)
+    elif info.vocab is not None:  # ids of real tokens, not the specials 0-3
+        x = torch.randint(4, max(len(info.vocab), 5), (batch, steps), generator=gen)
+    else:
+        x = torch.randn(batch, steps, info.n_features, generator=gen)
     return x.to(run.device)
 
 
@@ -89,23 +102,9 @@ def export_run(run, out_dir: Path, fmt: str = "torch-export") -> dict[str, Any]:
                   "shape": ["batch", *x.shape[1:]]},
         "output_shape": ["batch", *expected.shape[1:]],
         "spec": run.spec.resolved(),
-        "transforms": _plain(run.bundle.transforms),
+        "data": run.info.to_state(),
     }
     (out_dir / "export.json").write_text(json.dumps(meta, indent=2) + "\n")
     if got is not None and not torch.allclose(got, expected, atol=1e-5, rtol=1e-5):
         raise ExportError("the exported program does not reproduce the model's outputs")
     return {"path": path, "meta": out_dir / "export.json", "example": x, "expected": expected}
-
-
-def _plain(obj: Any) -> Any:
-    if isinstance(obj, dict):
-        return {str(k): _plain(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_plain(v) for v in obj]
-    if isinstance(obj, (str, int, float, bool)) or obj is None:
-        return obj
-    if hasattr(obj, "to_dict"):
-        return obj.to_dict()
-    if hasattr(obj, "tolist"):
-        return obj.tolist()
-    raise RunDirError(f"cannot write {type(obj).__name__} to export.json")

@@ -6,7 +6,8 @@ from pathlib import Path
 from typing import Any
 
 
-def _plt():
+def pyplot():
+    """matplotlib.pyplot on the headless Agg backend (imported on first use: it is slow)."""
     import matplotlib
 
     matplotlib.use("Agg")  # files only: no display needed, none assumed
@@ -15,12 +16,16 @@ def _plt():
     return plt
 
 
+def figure(*args: Any, **kwargs: Any):
+    """``plt.subplots(*args, **kwargs)`` on the Agg backend: (fig, ax or axes)."""
+    return pyplot().subplots(*args, **kwargs)
+
+
 def loss_curve(history: list[dict[str, Any]], path: Path, title: str = "") -> Path | None:
     """Train (and validation) loss per epoch."""
     if not history:
         return None
-    plt = _plt()
-    fig, ax = plt.subplots(figsize=(7, 4))
+    fig, ax = figure(figsize=(7, 4))
     epochs = [r["epoch"] for r in history]
     for key in ("train_loss", "val_loss"):
         ys = [r.get(key) for r in history]
@@ -32,14 +37,11 @@ def loss_curve(history: list[dict[str, Any]], path: Path, title: str = "") -> Pa
     ax.set_title(f"{title} — loss" if title else "loss")
     ax.grid(alpha=0.3)
     ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return Path(path)
+    return save_figure(fig, path)
 
 
 def save_figure(fig, path: Path) -> Path:
     fig.tight_layout()
     fig.savefig(path, dpi=110)
-    _plt().close(fig)
+    pyplot().close(fig)
     return Path(path)

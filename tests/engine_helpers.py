@@ -188,9 +188,10 @@ class EchoStream(DatasetSource):
         ys = y[:, : n * p.window].reshape(p.streams, n, p.window, 1).transpose(0, 1)
         xs, ys = xs.reshape(-1, p.window, 1), ys.reshape(-1, p.window, 1)  # (n·S, W, 1)
         cut = int(len(xs) * 0.8) // p.streams * p.streams
-        info = DataInfo(input="sequence", n_features=1, n_targets=1, meta={"stateful": True})
+        info = DataInfo(input="sequence", n_features=1, n_targets=1)
         return DataBundle(TensorItems(x=xs[:cut], y=ys[:cut]), TensorItems(x=xs[cut:], y=ys[cut:]),
-                          None, info, source="echo_stream", fingerprint=fingerprint(xs, ys))
+                          None, info, source="echo_stream", fingerprint=fingerprint(xs, ys),
+                          stateful=True)
 
 
 class Echo(Task):

@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 from seqforge.api import build, load_run, load_spec, train
 from seqforge.cli import app
+from seqforge.data.facets import AnomalyWindows
 from seqforge.errors import DataError, SpecError
 from seqforge.tasks.scoring import anomaly as sc
 
@@ -131,13 +132,13 @@ def _write_csv(path: Path, values, labels=None, header=("value", "label")) -> Pa
 
 def test_builtin_split_trains_on_the_clean_prefix_only():
     built = build(load_spec(_spec()))
-    b, m = built.bundle, built.bundle.info.meta
-    n, W = len(m["scaled"]), m["window"]
-    train_end = m["parts"]["train"][1]
-    (val_lo, val_hi), (test_lo, test_hi) = m["parts"]["val"], m["parts"]["test"]
+    b, m = built.bundle, built.bundle.info.facet(AnomalyWindows)
+    n, W = len(m.scaled), m.window
+    train_end = m.parts["train"][1]
+    (val_lo, val_hi), (test_lo, test_hi) = m.parts["val"], m.parts["test"]
     assert train_end == val_lo and val_hi == test_lo and test_hi == n == 4000
     assert test_lo == 1600  # the generator's clean prefix: 40 %
-    labels = m["labels"]
+    labels = m.labels
     assert labels[:test_lo].sum() == 0 and labels[test_lo:].sum() > 0
     starts = {k: b.split(k).columns["start"].numpy() for k in ("train", "val", "test")}
     assert starts["train"].max() + W <= train_end  # train windows inside the train part
@@ -148,7 +149,7 @@ def test_builtin_split_trains_on_the_clean_prefix_only():
         cover[s:s + W] += 1
     assert (cover[test_lo:n - W + 1] == W).all()
     # the scaler saw the training part only: standardised there, not over the series
-    assert abs(m["scaled"][:train_end].mean()) < 1e-6
+    assert abs(m.scaled[:train_end].mean()) < 1e-6
     item = b.train[0]
     assert item["x"].shape == (W, 1) and torch.equal(item["x"], item["y"])
     assert abs(float(item["x"].mean())) < 1e-5  # centred window
@@ -161,11 +162,11 @@ def test_csv_source_with_and_without_labels(tmp_path):
     labels[300:303] = 1
     labelled = _write_csv(tmp_path / "s.csv", values.round(5), labels)
     built = build(load_spec(_spec(source=str(labelled))))
-    assert built.bundle.info.meta["labels"].sum() == 3
+    assert built.bundle.info.facet(AnomalyWindows).labels.sum() == 3
     plain = _write_csv(tmp_path / "p.csv", values.round(5))
     built = build(load_spec(_spec(source=str(plain))))
-    assert built.bundle.info.meta["labels"] is None
-    assert built.task.baseline("test") == {}  # nothing to compare without labels
+    assert built.bundle.info.facet(AnomalyWindows).labels is None
+    assert built.task.baseline(built.bundle.test) == {}  # nothing to compare without labels
 
 
 def test_labelled_anomalies_in_the_prefix_stay_out_of_training(tmp_path):
@@ -245,15 +246,16 @@ def test_aligned_topology_is_refused_for_anomaly():
 
 def test_baseline_is_the_difference_detector_under_the_same_quantile():
     built = build(load_spec(_spec()))
-    task, m = built.task, built.bundle.info.meta
+    task, m = built.task, built.bundle.info.facet(AnomalyWindows)
     flags, scores, thr = task.baseline_flags()
-    lo, hi = m["parts"]["val"]
-    diffs = np.abs(np.diff(m["scaled"]))
+    lo, hi = m.parts["val"]
+    diffs = np.abs(np.diff(m.scaled))
     assert thr == pytest.approx(np.quantile(diffs[lo:hi - 1], 0.99))
     np.testing.assert_array_equal(flags[1:], diffs > thr)
-    tlo, thi = m["parts"]["test"]
-    expected = sc.detection_metrics(flags[tlo:thi], m["labels"][tlo:thi])
-    assert task.baseline("test") == expected
+    tlo, thi = m.parts["test"]
+    expected = sc.detection_metrics(flags[tlo:thi], m.labels[tlo:thi])
+    assert task.baseline(built.bundle.test) == expected
+    assert task.baseline(built.bundle.val) == {}  # the baseline's own threshold data
     assert 0 < expected["f1"] < 1  # it finds some anomalies, not all
 
 
@@ -272,7 +274,8 @@ def test_detect_point_rules_by_hand(rule, expected):
     for s in range(2100 - W + 1, 2101):  # point 2100: badly rebuilt by all 16 windows
         errs[s, 2100 - s] = 10.0
     task.params = task.params.model_copy(update={"point_rule": rule})
-    det = task.detect(starts, errs, None, thresholds=(0.5, 0.5))
+    task.thresholds = (0.5, 0.5)
+    det = task.detect(starts, errs)
     assert list(np.flatnonzero(det.point_flags)) == expected
     assert list(np.flatnonzero(det.window_flags)) == [1995] + list(range(2085, 2101))
 

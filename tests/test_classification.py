@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 from seqforge.api import build, load_run, load_spec, train
 from seqforge.cli import app
 from seqforge.data.base import DataBundle, DataInfo, TensorItems
+from seqforge.data.facets import Classes
 from seqforge.data.sources.digits import Digits, DigitsParams
 from seqforge.data.sources.text_csv import TextCSV, TextCSVParams
 from seqforge.data.splits import split_indices
@@ -81,8 +82,9 @@ def tiny_bundle(train_y, test_y, k: int) -> DataBundle:
     def items(y):
         return TensorItems(x=torch.zeros(len(y), 3, 1), y=torch.tensor(y, dtype=torch.long))
 
-    info = DataInfo(input="sequence", n_features=1, n_classes=k,
-                    class_names=[f"c{i}" for i in range(k)])
+    counts = np.bincount(train_y, minlength=k).tolist()
+    info = DataInfo(input="sequence", n_features=1).with_facets(
+        Classes(names=[f"c{i}" for i in range(k)], train_counts=counts))
     return DataBundle(items(train_y), None, items(test_y), info)
 
 
@@ -129,31 +131,31 @@ def test_metrics_accumulate_over_batches():
 
 def test_majority_baseline_is_train_majority_scored_on_split():
     bundle = tiny_bundle(train_y=[2, 2, 2, 0, 1], test_y=[0, 2, 2, 1], k=3)
-    task = Classify(None, bundle)
+    task = Classify(None, bundle.info)
     assert task.majority_class() == 2
-    base = task.baseline("test")
+    base = task.baseline(bundle.test)
     assert base["accuracy"] == pytest.approx(2 / 4)
     # predicting 2 everywhere: F1 of class 2 = 2·2/(2·2+2+0) = 2/3; classes 0, 1 score 0
     assert base["macro_f1"] == pytest.approx((0 + 0 + 2 / 3) / 3)
-    assert task.baseline("val") == {}  # no val split
+    assert task.baseline(bundle.val) == {}  # no val split
     # ties go to the lowest class index, so the baseline is deterministic
-    assert Classify(None, tiny_bundle([1, 0, 1, 0], [0], 2)).majority_class() == 0
+    assert Classify(None, tiny_bundle([1, 0, 1, 0], [0], 2).info).majority_class() == 0
 
 
 def test_balanced_class_weights_in_loss():
     bundle = tiny_bundle(train_y=[0, 0, 0, 1], test_y=[0], k=2)
-    task = Classify(ClassifyParams(class_weights="balanced"), bundle)
+    task = Classify(ClassifyParams(class_weights="balanced"), bundle.info)
     out = torch.tensor([[2.0, -1.0], [0.5, 0.3], [-1.0, 1.0]])
     y = torch.tensor([0, 1, 1])
     w = torch.tensor([4 / (2 * 3), 4 / (2 * 1)])  # N / (K · n_c)
     assert task.loss(out, {"y": y}) == pytest.approx(float(F.cross_entropy(out, y, weight=w)))
-    plain = Classify(None, bundle)
+    plain = Classify(None, bundle.info)
     assert plain.loss(out, {"y": y}) == pytest.approx(float(F.cross_entropy(out, y)))
 
 
 def test_predict_rows_have_label_and_probability():
     bundle = tiny_bundle([0, 1], [0], 2)
-    task = Classify(None, bundle)
+    task = Classify(None, bundle.info)
 
     def model(batch):
         return torch.tensor([[0.0, 2.0], [3.0, 0.0]]), None
@@ -170,8 +172,8 @@ def test_predict_rows_have_label_and_probability():
 def test_classify_needs_class_labels():
     info = DataInfo(input="sequence", n_features=1, n_targets=1)
     bundle = DataBundle(TensorItems(x=torch.zeros(2, 3, 1), y=torch.zeros(2)), None, None, info)
-    with pytest.raises(SpecError, match="two or more class labels"):
-        Classify(None, bundle)
+    with pytest.raises(SpecError, match="needs a dataset with the 'classes' facet"):
+        Classify(None, bundle.info)
 
 
 # ----------------------------------------------------------------------------- splits
@@ -216,7 +218,7 @@ def test_text_csv_tokens_vocab_and_lengths(tmp_path):
                       max_len=5, min_freq=1)
     src = TextCSV(p, base_dir=tmp_path, seed=0)
     b = src.load()
-    assert b.info.class_names == ["neg", "pos"] and b.info.n_classes == 2
+    assert b.info.facet(Classes).names == ["neg", "pos"] and len(b.info.facet(Classes).names) == 2
     assert len(b.train) + len(b.val) + len(b.test) == 60
     # truncated to max_len; lower-cased words
     assert all(len(x) <= 5 for x in b.train.columns["x"])
@@ -243,7 +245,7 @@ def test_text_csv_char_level_and_numeric_label_order(tmp_path):
     write_csv(tmp_path / "c.csv", rows)
     src = TextCSV(TextCSVParams(source="c.csv", level="char", val=0, test=0), base_dir=tmp_path)
     b = src.load()
-    assert b.info.class_names == ["2", "10"]  # numeric labels sort as numbers
+    assert b.info.facet(Classes).names == ["2", "10"]  # numeric labels sort as numbers
     assert sorted(b.info.vocab.itos[4:]) == ["a", "b", "c"]
 
 
@@ -278,25 +280,25 @@ def test_read_inputs_for_prediction(tmp_path):
     bundle = src.load()
     # no label column: just texts
     f = write_csv(tmp_path / "new.csv", [{"review": "A great movie"}, {"review": "zzz qqq"}])
-    items = src.read_inputs(f, bundle)
+    items = src.read_inputs(f, bundle.info)
     assert [it["text"] for it in items] == ["A great movie", "zzz qqq"]
     assert items[1]["x"].tolist() == [UNK_ID, UNK_ID] and "y" not in items[0]
     # with known labels they come along as targets
     f = write_csv(tmp_path / "lab.csv", [{"review": "bad", "sentiment": "neg"}])
-    assert int(src.read_inputs(f, bundle)[0]["y"]) == bundle.info.class_names.index("neg")
+    assert int(src.read_inputs(f, bundle.info)[0]["y"]) == bundle.info.facet(Classes).names.index("neg")
     # an unknown label names itself, the known ones, the file and the line
     f = write_csv(tmp_path / "unk.csv", [{"review": "bad", "sentiment": "neg"},
                                          {"review": "meh", "sentiment": "neutral"}])
     with pytest.raises(DataError, match=r"label 'neutral'.*known labels: 'neg', 'pos'") as info:
-        src.read_inputs(f, bundle)
+        src.read_inputs(f, bundle.info)
     assert "unk.csv (line 3)" in str(info.value)
     # no text column
     f = write_csv(tmp_path / "nt.csv", [{"body": "bad"}])
     with pytest.raises(DataError, match="no column 'review'"):
-        src.read_inputs(f, bundle)
+        src.read_inputs(f, bundle.info)
     (tmp_path / "empty.csv").write_text("")
     with pytest.raises(DataError, match="empty") as info:
-        src.read_inputs(tmp_path / "empty.csv", bundle)
+        src.read_inputs(tmp_path / "empty.csv", bundle.info)
     assert "empty.csv" in str(info.value)
 
 
@@ -311,7 +313,7 @@ def test_predictions_do_not_depend_on_padding(tmp_path, pooling, bidirectional, 
                                                      "bidirectional": bidirectional}), tmp_path)
     built = build(spec)
     model = built.model.eval()
-    src = built.bundle.source_obj
+    src = built.source
     texts = ["good", "the plot was awful", "a very very long film with really dull scenes and "
              "music of the story and the acting and this plot"]
     items = [{"x": torch.tensor(built.bundle.info.vocab.encode(src.tokens(t)))} for t in texts]
@@ -329,7 +331,7 @@ def test_predictions_do_not_depend_on_padding(tmp_path, pooling, bidirectional, 
 
 def test_digits_dataset_splits_and_info():
     b = Digits(DigitsParams(), seed=0).load()
-    assert b.info.class_names == [str(d) for d in range(10)] and b.info.n_features == 8
+    assert b.info.facet(Classes).names == [str(d) for d in range(10)] and b.info.n_features == 8
     assert b.train[0]["x"].shape == (8, 8) and b.train[0]["y"].dtype == torch.long
     n = len(b.train) + len(b.val) + len(b.test)
     assert n == 1797 and abs(len(b.test) - 0.2 * n) <= 10
@@ -346,16 +348,16 @@ def test_digits_read_inputs(tmp_path):
     bundle = src.load()
     rows = [{**{f"p{i}": int(v) for i, v in enumerate(d.data[k])}, "label": str(d.target[k])}
             for k in range(3)]
-    items = src.read_inputs(write_csv(tmp_path / "img.csv", rows), bundle)
+    items = src.read_inputs(write_csv(tmp_path / "img.csv", rows), bundle.info)
     assert torch.allclose(items[1]["x"], torch.tensor(d.images[1] / 16.0, dtype=torch.float32))
     assert [int(it["y"]) for it in items] == d.target[:3].tolist()
     with pytest.raises(DataError, match="expected 64 pixel columns.*found 63"):
         src.read_inputs(write_csv(tmp_path / "short.csv",
-                                  [{f"p{i}": 0 for i in range(63)}]), bundle)
+                                  [{f"p{i}": 0 for i in range(63)}]), bundle.info)
     with pytest.raises(DataError, match=r"label '11'"):
-        src.read_inputs(write_csv(tmp_path / "l.csv", [{**rows[0], "label": "11"}]), bundle)
+        src.read_inputs(write_csv(tmp_path / "l.csv", [{**rows[0], "label": "11"}]), bundle.info)
     with pytest.raises(DataError, match=r"must lie in 0..16") as info:
-        src.read_inputs(write_csv(tmp_path / "big.csv", [{**rows[0], "p5": 255}]), bundle)
+        src.read_inputs(write_csv(tmp_path / "big.csv", [{**rows[0], "p5": 255}]), bundle.info)
     assert "big.csv (line 2)" in str(info.value)
 
 

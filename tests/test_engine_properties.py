@@ -28,7 +28,7 @@ from seqforge.api import load_spec, train
 from seqforge.data.base import (DataBundle, DataInfo, DataParams, DatasetSource, TensorItems,
                                 fingerprint)
 from seqforge.engine.callbacks import Callback
-from seqforge.engine.loop import _chunks
+from seqforge.engine.tbptt import chunks as _chunks
 from seqforge.hookspecs import hookimpl
 from seqforge.plugins import register_plugin, unregister_plugin
 from seqforge.tasks.base import Task

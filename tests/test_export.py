@@ -32,7 +32,8 @@ def test_export_round_trip(tmp_path):
     torch.testing.assert_close(program(x), expected)
     meta = json.loads((tmp_path / "exp" / "export.json").read_text())
     assert meta["input"]["shape"] == ["batch", 12, 1]
-    assert meta["transforms"]["scaler"]["kind"] == "minmax"
+    series = meta["data"]["facets"]["series"]
+    assert series["scaler"]["kind"] == "minmax" and series["columns"] == ["Open"]
 
 
 def test_unknown_format_is_a_clear_error(tmp_path):

@@ -158,9 +158,9 @@ def test_kill9_never_corrupts_last_and_resume_is_bit_identical(project, referenc
 
 def test_sigterm_through_the_cli_exits_143_and_resumes(project, reference, monkeypatch):
     """SIGTERM (what schedulers and ``docker stop`` send) at step 4, in-process CLI."""
-    import seqforge.api
+    import seqforge.api.training
 
-    monkeypatch.setattr(seqforge.api, "default_progress",
+    monkeypatch.setattr(seqforge.api.training, "default_progress",
                         lambda quiet: [SignalAt(step=4, signum=signal.SIGTERM)])
     monkeypatch.chdir(project)
     runner = CliRunner()
@@ -168,7 +168,7 @@ def test_sigterm_through_the_cli_exits_143_and_resumes(project, reference, monke
         res = runner.invoke(app, ["run", "specs/probe.yaml", "--out", "runs_term"])
         assert res.exit_code == 143, res.output
         assert "interrupted by SIGTERM" in res.output and "resume with: " in res.output
-        monkeypatch.setattr(seqforge.api, "default_progress", lambda quiet: [])
+        monkeypatch.setattr(seqforge.api.training, "default_progress", lambda quiet: [])
         res = runner.invoke(app, ["run", "specs/probe.yaml", "--out", "runs_term", "--resume"])
         assert res.exit_code == 0, res.output
     rows = RunDir(RunDir.latest(project / "runs_term", "probe").path).read_metrics()
@@ -177,7 +177,7 @@ def test_sigterm_through_the_cli_exits_143_and_resumes(project, reference, monke
 
 def test_second_ctrl_c_stops_at_once_and_keeps_the_last_checkpoint(project, monkeypatch):
     """A second Ctrl-C while the first is being honoured: exit 130 without a traceback."""
-    import seqforge.api
+    import seqforge.api.training
 
     class Twice(SignalAt):
         def on_batch_end(self, trainer, step, loss):
@@ -185,7 +185,7 @@ def test_second_ctrl_c_stops_at_once_and_keeps_the_last_checkpoint(project, monk
                 os.kill(os.getpid(), signal.SIGINT)
                 os.kill(os.getpid(), signal.SIGINT)
 
-    monkeypatch.setattr(seqforge.api, "default_progress", lambda quiet: [Twice()])
+    monkeypatch.setattr(seqforge.api.training, "default_progress", lambda quiet: [Twice()])
     monkeypatch.chdir(project)
     res = CliRunner().invoke(app, ["run", "specs/probe.yaml", "--out", "runs_twice"])
     assert res.exit_code == 130, res.output

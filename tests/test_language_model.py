@@ -13,9 +13,10 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from seqforge.api import build, load_spec, train
+from seqforge.data.facets import TokenStream
 from seqforge.data.sources.text import TokenStreams, sample_prompts
 from seqforge.data.transforms.vocab import BOS_ID, EOS_ID, PAD_ID, UNK_ID, Vocab
-from seqforge.engine.loop import _chunks
+from seqforge.engine.tbptt import chunks as _chunks
 from seqforge.errors import DataError, SpecError
 from seqforge.inference.sampling import filter_logits, generate, prompt_ids, sample_next
 from seqforge.tasks.language_model import LMMetrics
@@ -159,8 +160,8 @@ def test_contiguous_splits_and_train_vocab(tmp_path):
     whole = torch.cat(parts)
     decoded = "".join(vocab.decode(whole.tolist()))
     assert decoded == text.replace("X", "<unk>").replace("Y", "<unk>")
-    assert b.bundle.info.meta["stateful"] is True
-    assert b.bundle.transforms["vocab"] == vocab.to_dict()
+    assert b.bundle.stateful is True
+    assert b.bundle.info.to_state()["vocab"] == vocab.to_dict()
 
 
 @pytest.mark.parametrize("streams", [1, 3, 4, 7])
@@ -203,17 +204,17 @@ def test_engine_tbptt_chunks_cover_a_batch(corpus):
 def test_builtin_stdlib_corpus():
     spec = lm_spec("builtin:stdlib", max_chars=30_000)
     b = build(load_spec(spec))
-    meta = b.bundle.info.meta
-    assert 25_000 < meta["characters"] <= 30_000
+    stream = b.bundle.info.facet(TokenStream)
+    assert 25_000 < stream.characters <= 30_000
     assert len(b.bundle.info.vocab) > 60 and "def" not in b.bundle.info.vocab  # characters
-    assert len(meta["sample_prompts"]) == 3 and all(meta["sample_prompts"])
+    assert len(stream.sample_prompts) == 3 and all(stream.sample_prompts)
 
 
 def test_word_level(corpus):
     b = built_lm(corpus, level="word", seq_len=5)
     vocab = b.bundle.info.vocab
     assert "quick" in vocab and "liquor" in vocab
-    assert set(b.task.baseline("test")) == {"bits_per_word", "perplexity", "accuracy"}
+    assert set(b.task.baseline(b.bundle.test)) == {"bits_per_word", "perplexity", "accuracy"}
 
 
 def test_sample_prompts_are_line_starts():
@@ -234,12 +235,12 @@ def test_unigram_baseline_by_hand(tmp_path):
     classes = len(vocab) - 3  # every token but <pad>, <bos>, <eos> (so <unk> included)
     total = len(train_text) + classes
     nll = -sum(math.log((counts[c] + 1) / total) for c in test_text[1:]) / (len(test_text) - 1)
-    base = task.baseline("test")
+    base = task.baseline(b.bundle.test)
     assert base["bits_per_char"] == pytest.approx(nll / math.log(2))
     assert base["perplexity"] == pytest.approx(math.exp(nll))
     top = counts.most_common(1)[0][0]
     assert base["accuracy"] == pytest.approx(test_text[1:].count(top) / (len(test_text) - 1))
-    assert task.baseline("val") == {}
+    assert task.baseline(b.bundle.val) == {}
 
 
 def test_metrics_of_a_uniform_model_are_log2_v():
@@ -329,7 +330,7 @@ def test_tiny_char_lm_beats_unigram(trained):
 
 @pytest.mark.slow
 def test_predict_scores_lines(trained, tmp_path):
-    from seqforge.predict_io import predict_file
+    from seqforge.api import predict_file
 
     inp = tmp_path / "lines.txt"
     inp.write_text("def f(self):\n\n        return None\nzzzzqqqqxxxxjjjj\n", encoding="utf-8")

@@ -61,18 +61,18 @@ def test_waveform_items_are_condition_vector_and_curve():
 
 def test_sine_baseline_is_exact_on_sines_and_wrong_elsewhere():
     built = build(load_spec(_wave_spec(classes=["sine"])))
-    assert built.task.baseline("test")["rmse"] < 1e-5
+    assert built.task.baseline(built.bundle.test)["rmse"] < 1e-5
     built = build(load_spec(_wave_spec(classes=["sawtooth"])))
-    assert built.task.baseline("test")["rmse"] > 0.5
+    assert built.task.baseline(built.bundle.test)["rmse"] > 0.5
     np.testing.assert_allclose(sine_at(np.array([0.25]), 4)[0, :, 0], [0, 1, 0, -1], atol=1e-6)
 
 
 def test_waveform_read_inputs(tmp_path):
     built = build(load_spec(_wave_spec()))
-    src = built.bundle.source_obj
+    src = built.source
     good = tmp_path / "asks.csv"
     good.write_text("kind,freq\nsine,0.05\nsquare,0.02\n")
-    items = src.read_inputs(good, built.bundle)
+    items = src.read_inputs(good, built.info)
     assert [it["kind"] for it in items] == ["sine", "square"]
     assert items[0]["x"][-1].item() == pytest.approx((0.05 - 0.02) / 0.08)
     for text, expect in [("kind,freq\nsine,fast\n", "line 2.*not a number"),
@@ -82,7 +82,7 @@ def test_waveform_read_inputs(tmp_path):
         bad = tmp_path / "bad.csv"
         bad.write_text(text)
         with pytest.raises(DataError, match=expect):
-            src.read_inputs(bad, built.bundle)
+            src.read_inputs(bad, built.info)
 
 
 def test_unknown_waveform_class_is_a_data_error():
@@ -117,7 +117,7 @@ def test_spelling_items_and_disjoint_splits():
     np.testing.assert_array_equal(item["x"].numpy(), digits_onehot(v, 3))
     ids = item["y"].tolist()
     assert ids[-1] == EOS_ID and " ".join(vocab.decode(ids)) == spell_number(v)
-    assert b.info.meta["length"] == 5  # "seven hundred seventy seven <eos>"
+    assert b.info.target_length == 5  # "seven hundred seventy seven <eos>"
 
 
 def test_digits_onehot():
@@ -127,16 +127,16 @@ def test_digits_onehot():
 
 def test_spelling_read_inputs(tmp_path):
     built = build(load_spec(_spell_spec()))
-    src = built.bundle.source_obj
+    src = built.source
     f = tmp_path / "n.csv"
     f.write_text("value\n7\n512\n")
-    assert [it["value"] for it in src.read_inputs(f, built.bundle)] == [7, 512]
+    assert [it["value"] for it in src.read_inputs(f, built.info)] == [7, 512]
     for text, expect in [("value\n1000\n", "outside 0..999"),
                          ("value\nten\n", "not a whole number"),
                          ("number\n1\n", "no column 'value'")]:
         f.write_text(text)
         with pytest.raises(DataError, match=expect):
-            src.read_inputs(f, built.bundle)
+            src.read_inputs(f, built.info)
 
 
 # -- the task ------------------------------------------------------------------------------
@@ -171,21 +171,24 @@ def test_token_loss_ignores_padding_and_value_loss_masks_it():
 
 
 def test_token_baseline_is_the_most_frequent_token_per_position():
-    task = build(load_spec(_spell_spec())).task
-    base = task.baseline_predictions("test")
-    train_y = [task.bundle.train[i]["y"].tolist() for i in range(len(task.bundle.train))]
+    built = build(load_spec(_spell_spec()))
+    task, b = built.task, built.bundle
+    base = task.baseline_predictions(b.test)
+    train_y = [b.train[i]["y"].tolist() for i in range(len(b.train))]
     first = np.bincount([y[0] for y in train_y]).argmax()
     assert (base[:, 0] == first).all()
-    scores = task.baseline("test")
+    scores = task.baseline(b.test)
     assert scores["exact_match"] < 0.05 and 0 < scores["token_accuracy"] < 0.6
 
 
 def test_generic_value_baseline_is_the_per_step_training_mean():
-    task = build(load_spec(_wave_spec())).task
-    del task.info.meta["baseline"]  # a dataset that offers no baseline of its own
+    built = build(load_spec(_wave_spec()))
+    task = built.task
+    task.gen.baseline_name = None  # a dataset that offers no baseline of its own
+    task.fit(built.bundle.train)
     assert task.baseline_name() == "per-step mean of training targets"
-    pred = task.baseline_predictions("test")
-    ytr = task.bundle.train.columns["y"].numpy()
+    pred = task.baseline_predictions(built.bundle.test)
+    ytr = built.bundle.train.columns["y"].numpy()
     assert pred.shape == (16, 50, 1)
     np.testing.assert_allclose(pred[3], ytr.mean(0), rtol=1e-5, atol=1e-6)
 
@@ -200,7 +203,7 @@ def test_generate_sequence_refuses_vector_models_and_targetless_data():
     bundle = build(load_spec(_wave_spec())).bundle
     bundle.info.n_targets = None
     with pytest.raises(SpecError, match="sequence targets"):
-        GenerateSequence(None, bundle)
+        GenerateSequence(None, bundle.info)
 
 
 # -- end to end ----------------------------------------------------------------------------

@@ -233,13 +233,12 @@ def test_checkpoints_hold_the_plain_model_even_when_compiled(csv, tmp_path):
     """On CUDA the engine may swap in ``torch.compile(model)``, whose state_dict keys carry
     an ``_orig_mod.`` prefix; checkpoints must still load into a plain model."""
     from seqforge.api import build
-    from seqforge.engine.loop import Trainer
+    from seqforge.api import make_trainer
 
     spec = load_spec(forecast_spec(csv, epochs=1))
     built = build(spec)
     rd = RunDir.create(tmp_path, spec.name)
-    trainer = Trainer(spec, built.model, built.task, built.bundle, device=torch.device("cpu"),
-                      run_dir=rd)
+    trainer = make_trainer(spec, built, torch.device("cpu"), run_dir=rd)
     trainer.model = torch.compile(trainer.model)  # wrapping only: nothing compiles until called
     assert any(k.startswith("_orig_mod.") for k in trainer.model.state_dict())
     path = trainer.save("last.pt")

@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 from seqforge.api import dry_run, load_spec, train
 from seqforge.cli import app
 from seqforge.data.base import DataInfo, pad_collate
+from seqforge.data.facets import Pairs
 from seqforge.data.sources.seq2seq import Seq2SeqDataset, Seq2SeqParams, read_pairs_file
 from seqforge.data.transforms.vocab import BOS_ID, EOS_ID, PAD_ID, Vocab
 from seqforge.errors import DataError, SpecError
@@ -109,7 +110,7 @@ def test_held_out_sources_never_occur_in_training(seed, n, digits):
     seen = set(b.train.columns["src"])
     for part in (b.val, b.test):
         assert part is not None and not seen & set(part.columns["src"])
-    dropped = b.info.meta["dropped_overlap"]
+    dropped = b.info.facet(Pairs).dropped_overlap
     assert len(b.val) + dropped["val"] == round(n * 0.1)
 
 
@@ -177,15 +178,15 @@ def test_read_inputs_one_source_per_line(tmp_path):
     src, b = bundle_of(tmp_path, source="reversal", n=200)
     f = tmp_path / "in.txt"
     f.write_text("abc\n\njihg\n", encoding="utf-8")
-    items = src.read_inputs(f, b)
+    items = src.read_inputs(f, b.info)
     assert [it["src"] for it in items] == ["abc", "jihg"]
     assert "".join(b.info.vocab.decode(items[1]["x"].tolist())) == "jihg"
     f.write_text("abc\nabz\n", encoding="utf-8")
     with pytest.raises(DataError, match=r"in\.txt \(line 2\): characters 'z' never occur"):
-        src.read_inputs(f, b)
+        src.read_inputs(f, b.info)
     f.write_text("\n\n", encoding="utf-8")
     with pytest.raises(DataError, match="no source strings"):
-        src.read_inputs(f, b)
+        src.read_inputs(f, b.info)
 
 
 # -- topology: bridge, attention, teacher forcing -------------------------------------------
@@ -403,7 +404,7 @@ def test_match_counts_agree_with_string_comparison(pairs):
 
 def test_loss_ignores_padding():
     _, b = bundle_of(source="reversal", n=100)
-    task = Seq2Seq(None, b)
+    task = Seq2Seq(None, b.info)
     batch = pad_collate([b.train[0], b.train[1]])
     out = torch.randn(*batch["y"].shape, len(b.info.target_vocab))
     longer = dict(batch, y=torch.cat([batch["y"], torch.zeros(2, 3, dtype=torch.long)], 1))
@@ -414,12 +415,11 @@ def test_loss_ignores_padding():
 
 def test_metrics_decode_free_running_not_from_teacher_forced_outputs():
     _, b = bundle_of(source="reversal", n=100)
-    task = Seq2Seq(None, b)
+    task = Seq2Seq(None, b.info)
     model = build_model("gru", hidden=8, src_vocab=len(b.info.vocab),
                         tgt_vocab=len(b.info.target_vocab))
-    task.bind_model(model)
     batch = pad_collate([b.val[i] for i in range(len(b.val))])
-    m = task.new_metrics()
+    m = task.new_metrics(model)
     perfect = torch.nn.functional.one_hot(batch["y"], len(b.info.target_vocab)).float() * 50
     m.update(perfect, batch)  # a teacher-forced "perfect" output must not count
     got = m.compute()
@@ -431,8 +431,12 @@ def test_metrics_decode_free_running_not_from_teacher_forced_outputs():
 
 def test_task_refuses_a_model_without_decoding():
     _, b = bundle_of(source="reversal", n=50)
-    with pytest.raises(SpecError, match="encoder_decoder"):
-        Seq2Seq(None, b).bind_model(torch.nn.Linear(2, 2))
+    with pytest.raises(SpecError, match="StepDecoder"):
+        Seq2Seq(None, b.info).check_model(torch.nn.Linear(2, 2))
+    spec = small_spec("reversal")
+    spec["model"] = {"topology": "autoencoder", "cell": "gru"}
+    with pytest.raises(SpecError, match="implements StepDecoder.*use 'encoder_decoder'"):
+        load_spec(spec)
 
 
 def _write_tsv(path, pairs):
@@ -443,11 +447,12 @@ def test_baseline_copy_input_when_targets_resemble_sources(tmp_path):
     pairs = [(f"ab{c}", f"ab{c}") for c in "cdefghijklmnopqrst"] + [("xyz", "zyx"), ("uvw", "wvu")]
     _write_tsv(tmp_path / "p.tsv", pairs)
     _, b = bundle_of(tmp_path, source="p.tsv", val=0.0, test=0.25)
-    task = Seq2Seq(None, b)
+    task = Seq2Seq(None, b.info)
+    task.fit(b.train)
     assert task.baseline_name() == "copy_input"
     src, tgt = b.test.columns["src"], b.test.columns["tgt"]
     exact = sum(s == t for s, t in zip(src, tgt)) / len(src)
-    assert task.baseline("test")["exact_match"] == pytest.approx(exact)
+    assert task.baseline(b.test)["exact_match"] == pytest.approx(exact)
 
 
 def test_baseline_positional_mode_by_hand(tmp_path):
@@ -457,15 +462,16 @@ def test_baseline_positional_mode_by_hand(tmp_path):
     src = Seq2SeqDataset(Seq2SeqParams(source="p.tsv", val=0, test=0.3), base_dir=tmp_path)
     src.pairs = lambda: train + test  # fix the order: no shuffle
     b = src.load()
-    task = Seq2Seq(None, b)
-    assert task.baseline_rule() == "positional_mode" and task._positional_mode() == "12-1"
+    task = Seq2Seq(None, b.info)
+    task.fit(b.train)
+    assert task.state_dict() == {"baseline_rule": "positional_mode", "positional_mode": "12-1"}
     # "12-1" vs "12-1": exact, 5/5 tokens; vs "55": 0 of 3 tokens ("5","5",<eos>)
-    assert task.baseline("test") == {"exact_match": 0.5, "token_accuracy": 5 / 8}
+    assert task.baseline(b.test) == {"exact_match": 0.5, "token_accuracy": 5 / 8}
 
 
 def test_predict_rows_greedy_and_beam():
     _, b = bundle_of(source="reversal", n=60)
-    task = Seq2Seq(None, b)
+    task = Seq2Seq(None, b.info)
     model = build_model("gru", hidden=8, src_vocab=len(b.info.vocab),
                         tgt_vocab=len(b.info.target_vocab), attention="dot")
     batch = pad_collate([b.test[i] for i in range(3)])

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 import torch
-from torch import Tensor, _VF
+from torch import _VF, Tensor
 
 from .base import CellParams, State
 from .rnn import FusedKernelCell

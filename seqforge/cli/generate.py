@@ -15,21 +15,7 @@ from typing import Annotated, Optional
 
 import typer
 
-def _saved_vocab(run, checkpoint: str):
-    """The vocabulary the run was trained with (from its checkpoint), else the rebuilt one.
-
-    The run's data is re-read on load; if the text changed since, its vocabulary may too,
-    and ids would then map to the wrong characters — the checkpoint's copy cannot drift.
-    """
-    from ..data.transforms.vocab import Vocab
-    from ..engine.checkpoint import load_checkpoint
-
-    ck_dir = Path(run.dir) / "checkpoints"
-    path = ck_dir / f"{checkpoint}.pt"
-    if not path.exists():
-        path = ck_dir / "last.pt"
-    saved = load_checkpoint(path, map_location="cpu").get("transforms", {}).get("vocab")
-    return Vocab.from_dict(saved) if saved else run.bundle.info.vocab
+from . import options
 
 
 def generate_command(
@@ -55,16 +41,19 @@ def generate_command(
         raise DataError("--top-p must be greater than 0", source="--top-p")
     from ..api import load_run
     from ..inference.sampling import generate, with_prompt
+    from ..tasks.language_model import LanguageModel
 
+    options.choice("--checkpoint", checkpoint, options.CHECKPOINTS, "checkpoint")
+    options.device("--device", device)
     run = load_run(run_dir, device=device, checkpoint=checkpoint)
-    meta = run.bundle.info.meta
-    if run.spec.task.name != "language_model" or "level" not in meta:
+    if not isinstance(run.task, LanguageModel):
         raise RunDirError(f"{run_dir}: not a language-model run (task {run.spec.task.name!r})")
-    vocab = _saved_vocab(run, checkpoint)
-    texts = generate(run.model, vocab, prompt, length, temperature=temperature, top_k=top_k,
-                     top_p=top_p, seed=seed, num_samples=num_samples, level=meta["level"],
+    level = run.task.level
+    # the vocabulary saved with the run: ids can never drift from the characters trained on
+    texts = generate(run.model, run.info.vocab, prompt, length, temperature=temperature,
+                     top_k=top_k, top_p=top_p, seed=seed, num_samples=num_samples, level=level,
                      device=run.device)
     for i, text in enumerate(texts):
         if num_samples > 1:
             typer.echo(f"--- sample {i + 1} ---")
-        typer.echo(with_prompt(prompt, text, meta["level"]))
+        typer.echo(with_prompt(prompt, text, level))

@@ -18,8 +18,7 @@ def predict(run_dir: RunArg,
             device: options.DeviceOpt = "cpu"):
     """Predict with a trained run on a file of new inputs; predictions go to a CSV."""
     options.device("--device", device)
-    from ..api import load_run
-    from ..predict_io import predict_file
+    from ..api import load_run, predict_file
 
     r = load_run(run_dir, device=device)
     n = predict_file(r, input, out)

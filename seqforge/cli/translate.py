@@ -9,27 +9,22 @@ from typing import Annotated, Optional
 
 import typer
 
+
 def translate_texts(run, texts: list[tuple[str, str, Optional[int]]], beam: int) -> list[dict]:
     """Rows (source, prediction[, score]) for ``(text, where, line)`` sources of a seq2seq run."""
-    import torch
-
-    from ..data.sources.seq2seq import Seq2SeqDataset
+    from ..data.sources.seq2seq import encode_source
+    from ..engine.evaluate import eval_mode, item_batches, to_device
     from ..errors import RunDirError
     from ..tasks.seq2seq import Seq2Seq
 
     if not isinstance(run.task, Seq2Seq):
         raise RunDirError(f"{run.dir}: translate needs a seq2seq run, but this run's task is "
                           f"{run.spec.task.name!r} — use seqforge predict")
-    items = [Seq2SeqDataset.encode_source(t, run.bundle, source=where, line=line)
-             for t, where, line in texts]
+    items = [encode_source(t, run.info, source=where, line=line) for t, where, line in texts]
     rows: list[dict] = []
-    run.model.eval()
-    with torch.no_grad():
-        for i in range(0, len(items), 256):
-            batch = run.bundle.collate(items[i:i + 256])
-            batch = {k: (v.to(run.device) if isinstance(v, torch.Tensor) and k != "lengths" else v)
-                     for k, v in batch.items()}
-            rows.extend(run.task.predict(run.model, batch, beam=beam))
+    with eval_mode(run.model):
+        for batch in item_batches(items, run.source.collate):
+            rows.extend(run.task.predict(run.model, to_device(batch, run.device), beam=beam))
     return rows
 
 
@@ -57,11 +52,11 @@ def translate(
     run = load_run(run_dir, device=device)
     sources: list[tuple[str, str, Optional[int]]] = [(t, "argument", None) for t in text or []]
     if input is not None:
-        items = run.bundle.source_obj.read_inputs(input, run.bundle)  # checks each line
+        items = run.source.read_inputs(input, run.info)  # checks each line
         sources += [(it["src"], str(input), None) for it in items]
     rows = translate_texts(run, sources, beam)
     if out is not None:
-        from ..predict_io import write_rows
+        from ..data.io.rows import write_rows
 
         write_rows(rows, out)
         typer.echo(f"{len(rows)} translations written to {out}")

@@ -1,16 +1,26 @@
 """The dataset contract.
 
-A registered dataset is a :class:`DatasetSource` subclass: ``Params`` (its spec keys under
-``data:``), ``provides`` (``"sequence"`` or ``"vector"`` inputs) and ``load()`` returning a
-:class:`DataBundle`. Items are dicts of tensors; :func:`pad_collate` batches them.
+A registered dataset is a :class:`DatasetSource` subclass with
+
+* ``Params`` — its spec keys under ``data:`` (a pydantic model, unknown keys refused);
+* ``provides`` — what ``x`` is per example (:class:`~seqforge.kinds.Shape`);
+* ``facets`` — the :mod:`typed facets <seqforge.data.facets>` its ``DataInfo`` carries,
+  matched against a task's ``requires`` before any data is read;
+* ``load()`` → :class:`DataBundle` (train / val / test item datasets and the ``DataInfo``);
+* ``read_inputs(inputs, info)`` → items for new data, using only the saved ``DataInfo``
+  (its fitted scaler, vocabulary, columns) — so a run directory predicts without the
+  training file.
+
+Items are dicts of tensors (plus plain values, e.g. raw strings): ``x`` and, for
+labelled data, ``y``. :func:`pad_collate` batches them.
 """
 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, ClassVar
+from typing import Any, Callable, ClassVar, Union
 
 import torch
 from pydantic import BaseModel, ConfigDict
@@ -18,24 +28,14 @@ from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
 
 from ..errors import DataError
+from ..kinds import Shape
+from .info import DataInfo, Facet
+from .io.table import Table
+from .sampling import ShardedBatches
 
 
 class DataParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
-
-
-@dataclass
-class DataInfo:
-    """What the model reads and what the task predicts."""
-
-    input: str  # "sequence" (x: (T, F) floats or (T,) tokens) or "vector" (x: (F,))
-    n_features: int = 0  # float features per step (or vector size); 0 for token input
-    vocab: Any = None  # input Vocab when x holds token ids
-    target_vocab: Any = None  # output Vocab for token targets (LM, seq2seq)
-    n_classes: int | None = None  # classification
-    n_targets: int | None = None  # regression values per output (per step or per example)
-    class_names: list[str] | None = None
-    meta: dict[str, Any] = field(default_factory=dict)  # task-specific extras
 
 
 class TensorItems(Dataset):
@@ -76,6 +76,28 @@ def pad_collate(items: list[dict[str, Any]]) -> dict[str, Any]:
     return batch
 
 
+def columns_of(ds: Dataset, *keys: str) -> dict[str, Any]:
+    """Whole columns of an item dataset: ``{key: (N, ...) tensor or list}``.
+
+    :class:`TensorItems` hands its columns over as they are; any other dataset is
+    stacked item by item (padded like a batch where lengths differ).
+    """
+    cols = getattr(ds, "columns", None)
+    if isinstance(cols, dict) and all(k in cols for k in keys):
+        return {k: _stacked(cols[k]) for k in keys}
+    batch = pad_collate([ds[i] for i in range(len(ds))]) if len(ds) else {}
+    return {k: batch[k] for k in keys}
+
+
+def _stacked(column: Any) -> Any:
+    """A list of tensors as one (N, ...) tensor, zero-padded where lengths differ."""
+    if not (isinstance(column, list) and column and isinstance(column[0], Tensor)):
+        return column
+    if all(v.shape == column[0].shape for v in column):
+        return torch.stack(column)
+    return torch.nn.utils.rnn.pad_sequence(column, batch_first=True)
+
+
 @dataclass
 class DataBundle:
     train: Dataset
@@ -83,10 +105,11 @@ class DataBundle:
     test: Dataset | None
     info: DataInfo
     collate: Callable[[list], dict] = pad_collate
-    #: invertible transforms and vocabularies to save with the run (JSON-able state)
-    transforms: dict[str, Any] = field(default_factory=dict)
     source: str = ""
     fingerprint: str = ""
+    #: consecutive batches continue the same sequences (token streams): the engine carries
+    #: the recurrent state from one batch to the next and never shuffles
+    stateful: bool = False
 
     def split(self, name: str) -> Dataset | None:
         return {"train": self.train, "val": self.val, "test": self.test}[name]
@@ -95,7 +118,7 @@ class DataBundle:
                generator: torch.Generator | None = None, num_workers: int = 0,
                pin_memory: bool = False, rank: int = 0, world: int = 1) -> DataLoader | None:
         """Batches of a split. ``batch_size`` is the global batch: with ``world`` > 1 this
-        rank gets its slice of each (see :class:`seqforge.engine.sampling.ShardedBatches`)."""
+        rank gets its slice of each (see :class:`seqforge.data.sampling.ShardedBatches`)."""
         ds = self.split(name)
         if ds is None or len(ds) == 0:
             return None
@@ -107,8 +130,6 @@ class DataBundle:
 def sharded_loader(ds: Dataset, batch_size: int, collate, *, shuffle: bool,
                    generator: torch.Generator | None, num_workers: int = 0,
                    pin_memory: bool = False, rank: int = 0, world: int = 1) -> DataLoader:
-    from .sampling import ShardedBatches
-
     generator = generator if generator is not None else torch.Generator().manual_seed(0)
     return DataLoader(ds, collate_fn=collate, num_workers=num_workers, pin_memory=pin_memory,
                       # the loader draws its worker base seed from this generator too —
@@ -118,20 +139,29 @@ def sharded_loader(ds: Dataset, batch_size: int, collate, *, shuffle: bool,
                                                    generator=generator, rank=rank, world=world))
 
 
+#: what ``read_inputs`` reads: a file path, or a table of columns already in memory
+Inputs = Union[Path, Table]
+
+
 class DatasetSource:
     """Base class of registered datasets."""
 
     Params: ClassVar[type[DataParams]] = DataParams
-    #: what the model reads per example: "sequence" or "vector"
-    provides: ClassVar[str] = "sequence"
+    #: what the model reads per example
+    provides: ClassVar[Shape] = Shape.SEQUENCE
+    #: the facets its DataInfo carries (a classmethod taking the params may decide)
+    facets: ClassVar[tuple[type[Facet], ...]] = ()
+    #: how items batch; a class attribute so a loaded run batches new inputs the same way
+    collate: ClassVar[Callable[[list], dict]] = staticmethod(pad_collate)
 
-    def __init__(self, params: DataParams, *, base_dir: Path | None = None, seed: int = 0):
+    def __init__(self, params: DataParams, *, base_dir: Path | None = None, seed: int = 0,
+                 saved: DataInfo | None = None):
         self.params = params
         self.base_dir = Path(base_dir) if base_dir else Path.cwd()
         self.seed = seed
-        #: a trained run's transforms (scaler state, vocabularies) when scoring or
-        #: predicting with it; datasets that can, reuse them instead of refitting
-        self.saved_transforms: dict[str, Any] | None = None
+        #: a trained run's DataInfo when scoring it on data: datasets reuse its fitted
+        #: transforms (scaler, vocabularies, classes) instead of refitting them
+        self.saved = saved
 
     def resolve_path(self, path: str | Path) -> Path:
         """Paths in a spec are relative to the spec file, never to the working directory."""
@@ -141,9 +171,16 @@ class DatasetSource:
     def load(self) -> DataBundle:  # pragma: no cover - interface
         raise NotImplementedError
 
-    def read_inputs(self, path: Path, bundle: DataBundle) -> list[dict[str, Any]]:
-        """Items (without targets) read from a user's file for ``seqforge predict``."""
-        raise DataError("this dataset does not support prediction from a file", source=str(path))
+    def read_inputs(self, inputs: Inputs, info: DataInfo, *,
+                    targets: bool = False) -> list[dict[str, Any]]:
+        """Items for a user's new data (``seqforge predict``, ``Run.predict``).
+
+        ``inputs`` is a file path or a :class:`~seqforge.data.io.table.Table`; ``info`` is
+        the trained run's DataInfo. Items carry targets (``y``) when the data has them;
+        with ``targets=True`` every item must (scoring a whole file), and a DataError
+        names what is missing."""
+        raise DataError("this dataset does not support prediction from a file",
+                        source=str(getattr(inputs, "source", inputs)))
 
 
 def fingerprint(*parts: Any) -> str:

@@ -37,7 +37,7 @@ class PlainLog(Callback):
         self.stream = stream or sys.stderr
 
     def on_train_start(self, trainer) -> None:
-        print(f"training {trainer.spec.name}: {trainer.describe()}", file=self.stream, flush=True)
+        print(f"training {trainer.name}: {trainer.describe()}", file=self.stream, flush=True)
 
     def on_epoch_end(self, trainer, epoch, row) -> None:
         print(f"epoch {epoch}/{trainer.epochs} {_fmt(row)} ({row.get('time_s', 0):.1f}s)",
@@ -58,11 +58,17 @@ class RichProgress(Callback):
         self.task = None
 
     def on_train_start(self, trainer) -> None:
-        self.console.print(f"[bold]training[/] {trainer.spec.name}: {trainer.describe()}")
+        self.console.print(f"[bold]training[/] {trainer.name}: {trainer.describe()}")
 
     def on_epoch_start(self, trainer, epoch) -> None:
-        from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
-                                   TimeElapsedColumn, TimeRemainingColumn)
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
 
         self.progress = Progress(
             TextColumn(f"epoch {epoch}/{trainer.epochs}"), BarColumn(), MofNCompleteColumn(),

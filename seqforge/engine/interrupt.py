@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import signal
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 
 class Interrupted(Exception):
@@ -14,3 +18,46 @@ class Interrupted(Exception):
         self.checkpoint = checkpoint
         self.exit_code = 128 + signum  # 130 for SIGINT, 143 for SIGTERM
         super().__init__(f"interrupted by {signal.Signals(signum).name}")
+
+
+class InterruptFlag:
+    """Set by the signal handler; the loop checks it at step boundaries."""
+
+    def __init__(self, notify: Callable[[str], None] | None = None):
+        self.signum: int | None = None
+        self.notify = notify
+
+    def __bool__(self) -> bool:
+        return self.signum is not None
+
+
+@contextmanager
+def catch_signals(notify: Callable[[str], None] | None = None) -> Iterator[InterruptFlag]:
+    """SIGINT/SIGTERM set the yielded flag instead of stopping the process; a second
+    signal stops at once (KeyboardInterrupt). Previous handlers are restored on exit.
+    Off the main thread (where Python cannot install handlers) the flag never sets."""
+    flag = InterruptFlag(notify)
+    if threading.current_thread() is not threading.main_thread():
+        yield flag
+        return
+    old: dict[int, Any] = {}
+
+    def handler(signum, frame):
+        if flag.signum is not None:  # second signal: stop now
+            signal.signal(signum, old.get(signum, signal.SIG_DFL))
+            raise KeyboardInterrupt
+        flag.signum = signum
+        if flag.notify is not None:
+            try:
+                flag.notify(f"{signal.Signals(signum).name} received: finishing this step, "
+                            "then writing a checkpoint (again: stop at once)…")
+            except RuntimeError:  # the signal landed inside a print to the same stream
+                pass
+
+    for s in (signal.SIGINT, signal.SIGTERM):
+        old[s] = signal.signal(s, handler)
+    try:
+        yield flag
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)

@@ -5,32 +5,37 @@ Nothing here is specific to a cell, topology or task: the model maps a batch to
 what every recurrent recipe needs — full or truncated BPTT, gradient clipping, schedulers,
 early stopping, mixed precision on CUDA, bad-number policy, interruption, and resumable
 checkpoints (position within the epoch included, so a resumed run replays bit for bit).
+
+Its collaborators are injected: the optimizer and the scheduler come built
+(:mod:`seqforge.api.build` resolves them from the registry), evaluation is
+:mod:`seqforge.engine.evaluate`, early stopping :mod:`~seqforge.engine.stopping`,
+checkpoint contents :mod:`~seqforge.engine.state`, signals :mod:`~seqforge.engine.interrupt`.
 """
 
 from __future__ import annotations
 
 import math
-import random
-import signal
-import threading
+import shutil
 import time
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 
-from ..errors import RunDirError, SeqforgeError
+from ..errors import DataError, RunDirError, SeqforgeError, SpecError
 from ..recurrent import detach_state
+from . import evaluate as ev
 from .callbacks import Callback
 from .checkpoint import load_checkpoint, save_checkpoint
 from .device import autocast, autocast_dtype, choose_compiled
-from .interrupt import Interrupted
-from .rundir import RunDir
 from .distributed import World, all_reduce_sum, any_flag
-
-CHECKPOINT_FORMAT = "seqforge-checkpoint/1"
+from .interrupt import Interrupted, catch_signals
+from .rundir import RunDir
+from .state import CHECKPOINT_FORMAT, LoopState, rng_state, set_rng_state, state_to
+from .stopping import EarlyStopping
+from .tbptt import chunks
 
 
 class TrainingDiverged(SeqforgeError):
@@ -40,115 +45,49 @@ class TrainingDiverged(SeqforgeError):
 
 
 @dataclass
-class LoopState:
-    """Everything about *where* training is, saved in every checkpoint."""
+class Schedule:
+    """A built LR scheduler and when the loop steps it."""
 
-    epoch: int = 0  # completed epochs
-    step: int = 0  # optimizer steps so far
-    batch_in_epoch: int = 0  # batches done in the current, unfinished epoch
-    best: float | None = None
-    best_epoch: int = 0
-    bad_epochs: int = 0  # epochs without improvement (early stopping)
-    # partial-epoch accumulators, so a mid-epoch resume reports the same epoch loss
-    loss_sum: float = 0.0
-    loss_weight: int = 0
-    grad_norm_sum: float = 0.0
-    grad_norm_max: float = 0.0
-    grad_norm_count: int = 0
-    skipped: int = 0
-    history: list[dict[str, Any]] = field(default_factory=list)
-
-    def reset_epoch(self) -> None:
-        self.batch_in_epoch = 0
-        self.loss_sum = self.grad_norm_sum = self.grad_norm_max = 0.0
-        self.loss_weight = self.grad_norm_count = self.skipped = 0
+    scheduler: Any
+    interval: str = "epoch"  # or "batch"
+    needs_metric: bool = False  # step(value of the monitored metric)
 
 
-def _rng_state() -> dict[str, Any]:
-    np_state = np.random.get_state()
-    return {
-        "torch": torch.get_rng_state(),
-        "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
-        "numpy": [np_state[0], torch.from_numpy(np_state[1].astype(np.int64)), *np_state[2:]],
-        "python": random.getstate(),
-    }
-
-
-def _set_rng_state(s: dict[str, Any]) -> None:
-    torch.set_rng_state(s["torch"])
-    if s.get("cuda") and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(s["cuda"])
-    kind, keys, *rest = s["numpy"]
-    np.random.set_state((kind, keys.numpy().astype(np.uint32), *rest))
-    py = s["python"]
-    random.setstate((py[0], tuple(py[1]), py[2]))
-
-
-def seed_everything(seed: int) -> None:
-    random.seed(seed)
-    np.random.seed(seed % 2**32)
-    torch.manual_seed(seed)
-
-
-def _to_device(batch: dict[str, Any], device: torch.device, non_blocking: bool) -> dict[str, Any]:
-    return {k: (v.to(device, non_blocking=non_blocking)
-                if isinstance(v, torch.Tensor) and k not in ("lengths", "y_lengths") else v)
-            for k, v in batch.items()}
-
-
-def _chunks(batch: dict[str, Any], k: int):
-    """Split a batch along time into truncated-BPTT chunks of k steps."""
-    T = batch["x"].shape[1]
-    for start in range(0, T, k):
-        chunk = dict(batch)
-        for key in ("x", "y"):
-            if key in batch and isinstance(batch[key], torch.Tensor) and batch[key].dim() >= 2:
-                chunk[key] = batch[key][:, start:start + k]
-        for key in ("lengths", "y_lengths"):
-            if batch.get(key) is not None:
-                chunk[key] = (batch[key] - start).clamp(0, k)
-        yield chunk
+#: builds the schedule once the loop knows its optimizer steps per epoch
+ScheduleFactory = Callable[[torch.optim.Optimizer, int], Schedule]
 
 
 class Trainer:
-    def __init__(self, spec, model: torch.nn.Module, task, bundle, *, device: torch.device,
-                 run_dir: RunDir | None, callbacks: list[Callback] = (), threads: int = 1,
-                 world: World | None = None):
-        self.spec = spec
+    def __init__(self, train_spec, model: torch.nn.Module, task, data, *,
+                 optimizer: torch.optim.Optimizer, schedule: ScheduleFactory | None = None,
+                 device: torch.device, run_dir: RunDir | None = None,
+                 callbacks: list[Callback] = (), threads: int = 1, world: World | None = None,
+                 seed: int = 0, name: str = "run", label: str = "",
+                 record: dict[str, Any] | None = None):
         self.world = world or World()
-        self.train_spec = t = spec.train
+        self.train_spec = t = train_spec
+        self.name, self.label = name, label
         self.model = model.to(device)
-        self.task = task
-        task.bind_model(self.model)
-        self.bundle = bundle
-        self.device = device
+        self.task, self.data, self.device = task, data, device
         self.run_dir = run_dir
         self.callbacks = list(callbacks)
         self.threads = threads
         self.epochs = t.epochs
+        #: what every checkpoint records besides the loop (spec, data description …)
+        self.record = dict(record or {})
         self.amp_dtype = autocast_dtype(t.precision, device)
-        self.scaler = (torch.amp.GradScaler("cuda")
-                       if self.amp_dtype == torch.float16 else None)
-        self.stateful = bool(bundle.info.meta.get("stateful"))
+        self.scaler = torch.amp.GradScaler("cuda") if self.amp_dtype == torch.float16 else None
+        self.stateful = bool(data.stateful)
         self.truncate = t.bptt.truncate if t.bptt != "full" else None
-
-        from ..plugins import get_registry
-
-        reg = get_registry()
-        opt = reg.get("optimizer", t.optimizer.name)
-        self.optimizer = opt.build(self.model.parameters(), t.optimizer.params)
-        self.generator = torch.Generator().manual_seed(spec.seed)
-        if bundle.train is None or len(bundle.train) == 0:
-            from ..errors import DataError
-
-            raise DataError("the training split is empty", source=bundle.source)
+        self.optimizer = optimizer
+        self.generator = torch.Generator().manual_seed(seed)
+        if data.train is None or len(data.train) == 0:
+            raise DataError("the training split is empty", source=data.source)
         if t.batch_size % self.world.size:
-            from ..errors import SpecError
-
             raise SpecError(f"the global batch size {t.batch_size} must divide evenly over "
-                            f"{self.world.size} processes", path="train.batch_size", file=spec.file)
+                            f"{self.world.size} processes", path="train.batch_size")
         # one seeded permutation for every rank; each takes its slice of each global batch
-        self.train_loader = bundle.loader(
+        self.train_loader = data.loader(
             "train", t.batch_size, shuffle=not self.stateful, generator=self.generator,
             num_workers=t.num_workers, pin_memory=device.type == "cuda",
             rank=self.world.rank, world=self.world.size)
@@ -159,42 +98,43 @@ class Trainer:
 
             self.train_model = DistributedDataParallel(
                 self.model, device_ids=[device.index] if device.type == "cuda" else None)
-        self.val_loader = bundle.loader("val", t.batch_size)
+        self.val_loader = data.loader("val", t.batch_size)
         n = len(self.train_loader)
         self.batches_per_epoch = min(n, t.limit_train_batches or n)
         self.steps_per_epoch = self.batches_per_epoch * (
             math.ceil(self._seq_len() / self.truncate) if self.truncate else 1)
-        self.sched_cls = reg.get("scheduler", t.scheduler.name) if t.scheduler else None
-        self.scheduler = (self.sched_cls.build(self.optimizer, t.scheduler.params,
-                                               epochs=t.epochs, steps_per_epoch=self.steps_per_epoch)
-                          if self.sched_cls else None)
+        self.schedule = schedule(optimizer, self.steps_per_epoch) if schedule else None
         es = t.early_stopping
         self.monitor = es.monitor if es else task.monitor
         if self.val_loader is None and self.monitor.startswith("val_"):
             self.monitor = "train_loss"  # no validation split: watch what there is
         mode = es.mode if es else "auto"
         self.maximize = (task.is_higher_better(self.monitor) if mode == "auto" else mode == "max")
+        self.stopping = EarlyStopping(self.monitor, maximize=self.maximize,
+                                      patience=es.patience if es else None,
+                                      min_delta=es.min_delta if es else 0.0)
         self.state = LoopState()
         self.compile_decision = "eager"
-        self._interrupt: int | None = None
+        self._interrupt = None
         self._carry = None
         # the shuffle generator's state when the current epoch began (mid-epoch replay)
         self._epoch_gen_state: torch.Tensor | None = None
 
     # -- description ---------------------------------------------------------------------
     def _seq_len(self) -> int:
-        x = self.bundle.train[0]["x"]
+        x = self.data.train[0]["x"]
         return int(x.shape[0]) if x.dim() >= 1 else 1
 
     def describe(self) -> str:
-        m = self.spec.model
         n = sum(p.numel() for p in self.model.parameters())
-        threads = f", {self.threads} thread{'s' if self.threads > 1 else ''}" if self.device.type == "cpu" else ""
-        return (f"{m.cell.name}×{m.num_layers} ({m.hidden_size}) {m.topology.name}, "
-                f"{n:,} params, {self.batches_per_epoch} batches/epoch, {self.device}{threads}, "
+        threads = (f", {self.threads} thread{'s' if self.threads > 1 else ''}"
+                   if self.device.type == "cpu" else "")
+        return (f"{self.label}{', ' if self.label else ''}{n:,} params, "
+                f"{self.batches_per_epoch} batches/epoch, {self.device}{threads}, "
                 f"{self.compile_decision}")
 
-    def _emit(self, name: str, *args) -> None:
+    def emit(self, name: str, *args) -> None:
+        """Tell every callback (``on_message``, ``on_epoch_end`` …)."""
         for cb in self.callbacks:
             getattr(cb, name)(self, *args)
 
@@ -202,16 +142,12 @@ class Trainer:
     def _forward_loss(self, batch, state):
         with autocast(self.device, self.amp_dtype):
             out, state = self.train_model(batch, state)
-            loss = self.task.loss(out.float() if self.amp_dtype else out, batch)
+            loss = self.task.loss(out.float(), batch)
         return loss, state
 
     def _optimizer_step(self, loss: torch.Tensor, where: str) -> tuple[bool, float]:
-        """Backward, clip, step. Returns (applied, grad_norm)."""
         t = self.train_spec
-        bad = not bool(torch.isfinite(loss))
-        if self.world.distributed:  # every rank must skip (or stop) together
-            bad = any_flag(bad, self.device)
-        if bad:
+        if not torch.isfinite(loss):
             self._bad_number(f"loss is {loss.item()}", where)
             return False, float("nan")
         self.optimizer.zero_grad(set_to_none=True)
@@ -236,8 +172,8 @@ class Trainer:
         else:
             self.optimizer.step()
         self.state.step += 1
-        if self.scheduler is not None and self.sched_cls.interval == "batch":
-            self.scheduler.step()
+        if self.schedule is not None and self.schedule.interval == "batch":
+            self.schedule.scheduler.step()
         return True, norm_f
 
     def _bad_number(self, what: str, where: str) -> None:
@@ -252,11 +188,11 @@ class Trainer:
             "train.clip_grad_norm: 1.0, or train.nan_policy: skip to skip such batches.")
 
     def _train_batch(self, batch, epoch: int, index: int) -> None:
-        batch = _to_device(batch, self.device, self.device.type == "cuda")
+        batch = ev.to_device(batch, self.device, non_blocking=self.device.type == "cuda")
         state = None
         if self.stateful and self._carry is not None:
-            state = self._carry if _batch_of(self._carry) == batch["x"].shape[0] else None
-        pieces = _chunks(batch, self.truncate) if self.truncate else (batch,)
+            state = self._carry if ev.batch_of(self._carry) == batch["x"].shape[0] else None
+        pieces = chunks(batch, self.truncate) if self.truncate else (batch,)
         where = f"epoch {epoch}, batch {index + 1}"
         for chunk in pieces:
             loss, state = self._forward_loss(chunk, state)
@@ -271,33 +207,12 @@ class Trainer:
             state = detach_state(state)  # truncated BPTT: values carry on, graph does not
         if self.stateful:
             self._carry = state
-        self._emit("on_batch_end", self.state.step, float(loss.detach()))
+        self.emit("on_batch_end", self.state.step, float(loss.detach()))
 
-    # -- evaluation ------------------------------------------------------------------------
-    @torch.no_grad()
     def evaluate(self, loader, prefix: str) -> dict[str, float]:
-        if loader is None:
-            return {}
-        self.model.eval()
-        metrics = self.task.new_metrics()
-        total, weight, carry = 0.0, 0, None
-        for batch in loader:
-            batch = _to_device(batch, self.device, False)
-            state = carry if (self.stateful and carry is not None
-                              and _batch_of(carry) == batch["x"].shape[0]) else None
-            with autocast(self.device, self.amp_dtype):
-                out, state = self.model(batch, state)
-                out = out.float()
-                loss = self.task.loss(out, batch)
-            carry = state if self.stateful else None
-            w = self.task.batch_weight(batch)
-            total += float(loss) * w
-            weight += w
-            metrics.update(out, batch)
-        self.model.train()
-        row = {f"{prefix}_loss": total / max(weight, 1)}
-        row.update({f"{prefix}_{k}": v for k, v in metrics.compute().items()})
-        return row
+        """The task's loss and metrics over a loader (see :func:`seqforge.engine.evaluate.evaluate`)."""
+        return ev.evaluate(self.model, self.task, loader, self.device, prefix,
+                           stateful=self.stateful, amp_dtype=self.amp_dtype)
 
     # -- checkpoints -----------------------------------------------------------------------
     @property
@@ -307,22 +222,22 @@ class Trainer:
         return getattr(self.model, "_orig_mod", self.model)
 
     def checkpoint_payload(self) -> dict[str, Any]:
+        sched = self.schedule.scheduler if self.schedule else None
         return {
             "format": CHECKPOINT_FORMAT,
             "model": self.base_model.state_dict(),
             "optimizer": self.optimizer.state_dict(),
-            "scheduler": self.scheduler.state_dict() if self.scheduler else None,
+            "scheduler": sched.state_dict() if sched is not None else None,
             "scaler": self.scaler.state_dict() if self.scaler else None,
             "loop": asdict(self.state),
-            "rng": _rng_state(),
+            "rng": rng_state(),
             # the shuffle generator twice: where it is now (the next epoch's order) and
             # where this epoch began (to replay this epoch's order on a mid-epoch resume)
             "generator": self.generator.get_state(),
             "epoch_generator": self._epoch_gen_state,
             "carry": self._carry,
-            "spec": self.spec.resolved(),
-            "transforms": self.bundle.transforms,
-            "data_fingerprint": self.bundle.fingerprint,
+            "task_state": self.task.state_dict(),
+            **self.record,
         }
 
     def save(self, name: str) -> Path | None:
@@ -347,53 +262,33 @@ class Trainer:
         if ck.get("format") != CHECKPOINT_FORMAT:
             raise RunDirError(f"{path}: not a {CHECKPOINT_FORMAT} checkpoint "
                               f"(format {ck.get('format')!r})")
-        saved, now = ck.get("data_fingerprint"), self.bundle.fingerprint
+        saved, now = ck.get("data_fingerprint"), self.record.get("data_fingerprint")
         if saved and now and saved != now:
             raise RunDirError(
                 f"{path}: cannot resume — the data changed since the run started "
-                f"(fingerprint {saved} then, {now} now: {self.bundle.source}). "
+                f"(fingerprint {saved} then, {now} now: {self.data.source}). "
                 "Start a new run for new data.")
         self.base_model.load_state_dict(ck["model"])
         self.optimizer.load_state_dict(ck["optimizer"])
-        if self.scheduler is not None and ck.get("scheduler") is not None:
-            self.scheduler.load_state_dict(ck["scheduler"])
+        if self.schedule is not None and ck.get("scheduler") is not None:
+            self.schedule.scheduler.load_state_dict(ck["scheduler"])
         if self.scaler is not None and ck.get("scaler") is not None:
             self.scaler.load_state_dict(ck["scaler"])
         self.state = LoopState(**ck["loop"])
         if ck.get("generator") is not None:
             self.generator.set_state(ck["generator"])
         self._epoch_gen_state = ck.get("epoch_generator")
-        self._carry = _state_to(ck.get("carry"), self.device)
-        _set_rng_state(ck["rng"])
-
-    # -- signals -------------------------------------------------------------------------
-    def _install_signals(self):
-        if threading.current_thread() is not threading.main_thread():
-            return {}
-        old = {}
-
-        def handler(signum, frame):
-            if self._interrupt is not None:  # second signal: stop now
-                signal.signal(signum, old.get(signum, signal.SIG_DFL))
-                raise KeyboardInterrupt
-            self._interrupt = signum
-            try:
-                self._emit("on_message", f"{signal.Signals(signum).name} received: finishing "
-                                         "this step, then writing a checkpoint (again: stop "
-                                         "at once)…")
-            except RuntimeError:  # the signal landed inside a print to the same stream
-                pass
-
-        for s in (signal.SIGINT, signal.SIGTERM):
-            old[s] = signal.signal(s, handler)
-        return old
+        self._carry = state_to(ck.get("carry"), self.device)
+        self.task.load_state_dict(ck.get("task_state") or {})
+        set_rng_state(ck["rng"])
 
     def _check_interrupt(self) -> None:
-        if self.world.distributed and any_flag(self._interrupt is not None, self.device):
-            self._interrupt = self._interrupt or signal.SIGTERM  # a peer was signalled
-        if self._interrupt is not None:
+        flag = self._interrupt
+        if self.world.distributed and any_flag(bool(flag), self.device) and flag is not None:
+            flag.signum = flag.signum or 15  # a peer was signalled: stop as on SIGTERM
+        if flag:
             path = self.save("last.pt")
-            raise Interrupted(self._interrupt, path)
+            raise Interrupted(flag.signum, path)
 
     # -- the loop --------------------------------------------------------------------------
     def fit(self) -> list[dict[str, Any]]:
@@ -402,15 +297,12 @@ class Trainer:
             self.model, self.compile_decision = self._choose_compile()
             if not self.world.distributed:
                 self.train_model = self.model
-        old_handlers = self._install_signals()
-        self._emit("on_train_start")
-        try:
+        with catch_signals(lambda text: self.emit("on_message", text)) as flag:
+            self._interrupt = flag
+            self.emit("on_train_start")
             stop = False
             while self.state.epoch < self.epochs and not stop:
                 stop = self._run_epoch(self.state.epoch + 1)
-        finally:
-            for s, h in old_handlers.items():
-                signal.signal(s, h)
         return self.state.history
 
     def _run_epoch(self, epoch: int) -> bool:
@@ -422,7 +314,7 @@ class Trainer:
                 self._carry = None
         else:  # resuming mid-epoch: replay the same shuffle, skip what was done
             self.generator.set_state(self._epoch_gen_state)
-        self._emit("on_epoch_start", epoch)
+        self.emit("on_epoch_start", epoch)
         t0 = time.perf_counter()
         self.model.train()
         every = t.checkpoint.every_n_steps
@@ -437,6 +329,32 @@ class Trainer:
             self._check_interrupt()
             if every and st.step // every > before // every and st.batch_in_epoch < self.batches_per_epoch:
                 self.save("last.pt")
+        row = self._epoch_row(epoch, time.perf_counter() - t0)
+        value = row.get(self.monitor)
+        if self.schedule is not None and self.schedule.interval == "epoch":
+            if self.schedule.needs_metric:
+                self.schedule.scheduler.step(value if value is not None else row["train_loss"])
+            else:
+                self.schedule.scheduler.step()
+        improved = self.stopping.update(st, row, epoch)
+        st.history.append(row)
+        st.epoch = epoch
+        st.batch_in_epoch = 0
+        if self.run_dir is not None:
+            self.run_dir.append_metrics(row)
+            if improved:
+                self.save("best.pt")
+            self.save("last.pt")
+            self._keep_epoch_checkpoints(epoch)
+        self.emit("on_epoch_end", epoch, row)
+        stop = self.stopping.should_stop(st)
+        if stop:
+            self.emit("on_message", self.stopping.message(st))
+        self._check_interrupt()
+        return stop
+
+    def _epoch_row(self, epoch: int, seconds: float) -> dict[str, Any]:
+        st = self.state
         loss_sum, loss_weight = st.loss_sum, st.loss_weight
         if self.world.distributed:  # the epoch's loss over every rank's examples
             loss_sum, loss_weight = all_reduce_sum([loss_sum, float(loss_weight)], self.device)
@@ -449,45 +367,13 @@ class Trainer:
         if st.skipped:
             row["skipped_batches"] = st.skipped
         row["lr"] = self.optimizer.param_groups[0]["lr"]
-        row["time_s"] = time.perf_counter() - t0
-        value = row.get(self.monitor)
-        if self.scheduler is not None and self.sched_cls.interval == "epoch":
-            if self.sched_cls.needs_metric:
-                self.scheduler.step(value if value is not None else row["train_loss"])
-            else:
-                self.scheduler.step()
-        improved = value is not None and math.isfinite(value) and (
-            st.best is None or (value > st.best + (t.early_stopping.min_delta if t.early_stopping else 0)
-                                if self.maximize else
-                                value < st.best - (t.early_stopping.min_delta if t.early_stopping else 0)))
-        if improved:
-            st.best, st.best_epoch, st.bad_epochs = value, epoch, 0
-        else:
-            st.bad_epochs += 1
-        st.history.append(row)
-        st.epoch = epoch
-        st.batch_in_epoch = 0
-        if self.run_dir is not None:
-            self.run_dir.append_metrics(row)
-            if improved:
-                self.save("best.pt")
-            self.save("last.pt")
-            self._keep_epoch_checkpoints(epoch)
-        self._emit("on_epoch_end", epoch, row)
-        stop = bool(t.early_stopping and st.bad_epochs >= t.early_stopping.patience)
-        if stop:
-            self._emit("on_message", f"early stopping: {self.monitor} has not improved for "
-                                     f"{st.bad_epochs} epochs" + (f" (best {st.best:.4g} at epoch {st.best_epoch})"
-                                                              if st.best is not None else ""))
-        self._check_interrupt()
-        return stop
+        row["time_s"] = seconds
+        return row
 
     def _keep_epoch_checkpoints(self, epoch: int) -> None:
         keep = self.train_spec.checkpoint.keep
         if keep <= 1:
             return
-        import shutil
-
         d = self.run_dir.checkpoints
         shutil.copyfile(d / "last.pt", d / f".epoch-{epoch:04d}.tmp")
         (d / f".epoch-{epoch:04d}.tmp").replace(d / f"epoch-{epoch:04d}.pt")
@@ -496,7 +382,7 @@ class Trainer:
             p.unlink(missing_ok=True)
 
     def _choose_compile(self):
-        batch = _to_device(next(iter(self.train_loader)), self.device, True)
+        batch = ev.to_device(next(iter(self.train_loader)), self.device, non_blocking=True)
 
         def step(m):
             with autocast(self.device, self.amp_dtype):
@@ -506,21 +392,3 @@ class Trainer:
             self.optimizer.zero_grad(set_to_none=True)
 
         return choose_compiled(self.model, step, self.train_spec.compile, self.device)
-
-
-def _state_to(state, device: torch.device):
-    """A (nested) recurrent state moved to ``device``."""
-    if isinstance(state, torch.Tensor):
-        return state.to(device)
-    if isinstance(state, (list, tuple)):
-        return type(state)(_state_to(s, device) for s in state)
-    return state
-
-
-def _batch_of(state) -> int | None:
-    """Batch size of a (nested) recurrent state, to know if it can be carried on."""
-    if isinstance(state, torch.Tensor):
-        return state.shape[0]
-    if isinstance(state, (list, tuple)) and state:
-        return _batch_of(state[0])
-    return None

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ValidationError
 
 from ..errors import SpecError, SpecErrors, nearest
 from ..registry import Registry
+from .fit import check_fit
 from .loader import Lines, load_yaml_file
 from .overrides import apply_overrides
 from .schema import MODEL_KEYS, Component, DataSpec, ModelSpec, Spec, TrainSpec
@@ -259,7 +260,7 @@ def validate_spec(raw: Any, *, registry: Registry, lines: Lines | None = None,
 
     # --- cross-section checks (only when the parts themselves are valid) -----------------
     if data_spec is not None and model_spec is not None and task is not None:
-        _check_fit(ctx, registry, data_spec, model_spec, task, train_spec)
+        check_fit(ctx, registry, data_spec, model_spec, task, train_spec)
 
     if ctx.errors:
         raise SpecErrors(ctx.errors)
@@ -267,45 +268,6 @@ def validate_spec(raw: Any, *, registry: Registry, lines: Lines | None = None,
                 data=data_spec, model=model_spec, task=task, train=train_spec,
                 base_dir=base_dir or Path.cwd(), file=file,
                 lines={k: v for k, v in ctx.lines.items() if k not in ctx.overridden})
-
-
-def _check_fit(ctx: _Ctx, reg: Registry, data: DataSpec, model: ModelSpec, task: Component,
-               train: TrainSpec | None) -> None:
-    """Does the dataset feed this topology, and does the topology give what the task needs?"""
-    ds = reg.get("dataset", data.dataset.name)
-    topo = reg.get("topology", model.topology.name)
-    task_cls = reg.get("task", task.name)
-    provides = _call_or_attr(ds, "provides", data.dataset.params)
-    consumes = getattr(topo, "consumes", None)
-    produces = _call_or_attr(topo, "produces", model.topology.params)
-    outputs = _call_or_attr(task_cls, "outputs", task.params) or ()
-    fitting = sorted(n for n in reg.names("topology")
-                     if _call_or_attr(reg.get("topology", n), "produces", None) in outputs
-                     and getattr(reg.get("topology", n), "consumes", None) == provides)
-    if outputs and produces not in outputs:
-        ctx.error(("model", "topology"),
-                  f"topology {model.topology.name!r} produces {_describe(produces)}, but task "
-                  f"{task.name!r} needs {' or '.join(_describe(o) for o in outputs)}"
-                  + (f" — use {' or '.join(repr(f) for f in fitting)}" if fitting else ""))
-    elif provides and consumes and provides != consumes:
-        ctx.error(("model", "topology"),
-                  f"topology {model.topology.name!r} reads {_describe(consumes)}, but dataset "
-                  f"{data.dataset.name!r} provides {_describe(provides)}"
-                  + (f" — use {' or '.join(repr(f) for f in fitting)}" if fitting else ""))
-    if train is not None and isinstance(train.bptt, object) and train.bptt != "full":
-        if not getattr(topo, "supports_tbptt", False):
-            ctx.error(("train", "bptt"),
-                      f"truncated BPTT needs an aligned many-to-many topology; "
-                      f"{model.topology.name!r} does not carry state across chunks — use bptt: full")
-    if train is not None and train.bptt != "full" and model.bidirectional:
-        ctx.error(("train", "bptt"),
-                  "truncated BPTT carries state forward from one chunk to the next, which a "
-                  "bidirectional model's backward direction cannot use — use bptt: full or "
-                  "model.bidirectional: false")
-    if model.bidirectional and not getattr(topo, "allows_bidirectional", True):
-        ctx.error(("model", "bidirectional"),
-                  f"topology {model.topology.name!r} cannot be bidirectional "
-                  "(its outputs must not see the future)")
 
 
 #: recurrent weights seqforge will allocate at most (8 GB in float32 before gradients and
@@ -325,26 +287,6 @@ def _check_model_size(ctx: _Ctx, reg: Registry, model: ModelSpec) -> None:
                   f"is about {weights / 1e9:.1f} billion recurrent weights — more than seqforge "
                   f"allocates ({MAX_RECURRENT_WEIGHTS / 1e9:.0f} billion); lower model.hidden_size "
                   "or model.num_layers")
-
-
-def _call_or_attr(cls: Any, attr: str, params: Any) -> Any:
-    """Class attribute, or a classmethod taking the component's params (may depend on them)."""
-    value = getattr(cls, attr, None)
-    if callable(value):
-        return value(params)
-    return value
-
-
-_DESCRIPTIONS = {
-    "vector": "one vector per example",
-    "sequence": "a sequence per example",
-    "aligned_sequence": "an output at every input step",
-    "pair": "a source and a target sequence",
-}
-
-
-def _describe(kind: str | None) -> str:
-    return _DESCRIPTIONS.get(kind or "", str(kind))
 
 
 def load_spec(source: str | Path | dict, overrides: list[str] | dict | None = None, *,

@@ -32,10 +32,14 @@ import torch.nn.functional as F
 from pydantic import Field
 from torch import Tensor
 
-from ..data.sources.anomaly_series import windows_of
-from ..errors import SpecError
+from ..data.base import TensorItems, columns_of
+from ..data.facets import AnomalyWindows
+from ..data.io.rows import write_rows
+from ..data.transforms.windowing import windows_at
+from ..kinds import Shape
+from ..plots import figure, save_figure
+from .base import ArtifactContext, Batch, Metrics, Task, TaskParams
 from .scoring import anomaly as sc
-from .base import ArtifactContext, Metrics, Task, TaskParams
 
 
 class AnomalyParams(TaskParams):
@@ -63,24 +67,22 @@ class Detection:
 class AnomalyMetrics(Metrics):
     """Collects per-step errors of the windows it sees; scores the searched points."""
 
-    def __init__(self, task: "Anomaly"):
+    def __init__(self, task: Anomaly):
         self.task = task
         self.starts: list[np.ndarray] = []
         self.errors: list[np.ndarray] = []
 
     def update(self, out: Tensor, batch: dict[str, Any]) -> None:
-        err = ((out.float() - batch["y"].float()) ** 2).mean(-1)  # (B, W)
-        self.errors.append(err.detach().cpu().numpy())
+        self.errors.append(step_errors(out, batch["y"]))  # (B, W)
         self.starts.append(batch["start"].detach().cpu().numpy())
 
     def compute(self) -> dict[str, float]:
         if not self.starts:
             return {}
         starts, errors = np.concatenate(self.starts), np.concatenate(self.errors)
-        lo, hi = self.task.parts["test"]
-        if starts.max() + errors.shape[1] <= lo:
-            return {}  # training or validation windows: nothing here is searched
-        det = self.task.detect(starts, errors, self.task._model)
+        if not self.task.searched(starts) or self.task.thresholds is None:
+            return {}  # training or validation windows (or not calibrated yet)
+        det = self.task.detect(starts, errors)
         return self.task.score_part(det.point_flags, "test")
 
 
@@ -92,40 +94,75 @@ class Anomaly(Task):
     # an autoencoder's output: the whole window rebuilt from a code. An aligned
     # (many_to_many) model sees x_t when writing y_t and learns the identity, whose
     # reconstruction error says nothing, so it is not accepted.
-    outputs = ("sequence",)
+    outputs = (Shape.SEQUENCE,)
+    requires = (AnomalyWindows,)
     higher_is_better = Task.higher_is_better | {"event_precision", "event_recall", "event_f1"}
 
-    def __init__(self, params, bundle):
-        super().__init__(params, bundle)
-        m = self.info.meta
-        if not m.get("anomaly"):
-            raise SpecError("task 'anomaly' needs a windowed anomaly dataset (anomaly_series)",
-                            path="task")
-        self.W: int = m["window"]
-        self.parts: dict[str, tuple[int, int]] = m["parts"]
-        self.scaled: np.ndarray = m["scaled"]  # (N,)
-        self.labels: np.ndarray | None = m["labels"]  # (N,) or None
-        self.n = len(self.scaled)
+    def __init__(self, params, info):
+        super().__init__(params, info)
+        self.facet = info.facet(AnomalyWindows, needed_by="task 'anomaly'")
+        self.W: int = self.facet.window
+        # the loaded series (absent when a run directory is loaded for prediction)
+        self.parts: dict[str, tuple[int, int]] = dict(self.facet.parts)
+        self.scaled: np.ndarray | None = self.facet.scaled  # (N,)
+        self.labels: np.ndarray | None = self.facet.labels  # (N,) or None
+        self.n = len(self.scaled) if self.scaled is not None else 0
+        #: (window threshold, point threshold or None), set by calibrate
+        self.thresholds: tuple[float, float | None] | None = None
 
     # -- contract --------------------------------------------------------------------------
     def output_size(self) -> int:
         return self.info.n_features
 
-    def loss(self, out: Tensor, batch: dict[str, Any]) -> Tensor:
+    def loss(self, out: Tensor, batch: Batch) -> Tensor:
         return F.mse_loss(out, batch["y"])  # (B, W, F) vs (B, W, F)
 
-    def new_metrics(self) -> Metrics:
+    def new_metrics(self, model) -> Metrics:
         return AnomalyMetrics(self)
 
+    def searched(self, starts: np.ndarray) -> bool:
+        """Do windows at ``starts`` reach into the searched (test) part of the series?"""
+        return "test" in self.parts and bool(len(starts)) and \
+            int(starts.max()) + self.W > self.parts["test"][0]
+
+    # -- thresholds from normal validation data --------------------------------------------
+    def calibrate(self, outputs) -> None:
+        """Thresholds = the ``threshold_quantile`` quantiles of the validation windows'
+        errors (window means) and of their point scores."""
+        starts, errs = [], []
+        for batch, out in outputs:
+            errs.append(step_errors(out, batch["y"]))
+            starts.append(batch["start"].cpu().numpy())
+        if not errs:
+            return
+        e, s = np.concatenate(errs), np.concatenate(starts)  # (M, W), (M,)
+        q = self.params.threshold_quantile
+        w_thr = sc.quantile_threshold(e.mean(1), q)
+        if self.params.point_rule in ("any_window", "most_windows"):
+            self.thresholds = (w_thr, None)
+            return
+        how = "mean" if self.params.point_rule == "mean_error" else "min"
+        lo, hi = int(s.min()), int(s.max()) + self.W
+        pts = sc.point_scores(s - lo, e, hi - lo, how)
+        self.thresholds = (w_thr, sc.quantile_threshold(pts, q))
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"thresholds": list(self.thresholds) if self.thresholds is not None else None}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        thr = state.get("thresholds")
+        self.thresholds = (float(thr[0]), None if thr[1] is None else float(thr[1])) if thr else None
+
+    # -- baseline --------------------------------------------------------------------------
     def baseline_name(self) -> str:
         return "rolling difference |x_t - x_t-1|"
 
-    def baseline(self, split: str = "test") -> dict[str, float]:
-        flags, _, _ = self.baseline_flags()
-        if split != "test":
-            return {}  # validation is the baseline's own threshold data: nothing to score
-        if self.labels is None:
+    def baseline(self, data) -> dict[str, float]:
+        if self.scaled is None or self.labels is None or data is None or not len(data):
             return {}  # without labels a flag count is not better or worse than another
+        if not self.searched(columns_of(data, "start")["start"].numpy()):
+            return {}  # validation is the baseline's own threshold data: nothing to score
+        flags, _, _ = self.baseline_flags()
         return self.score_part(flags, "test")
 
     def baseline_flags(self) -> tuple[np.ndarray, np.ndarray, float]:
@@ -136,51 +173,20 @@ class Anomaly(Task):
         return sc.flag(scores, thr), scores, thr
 
     # -- scoring ---------------------------------------------------------------------------
-    @torch.no_grad()
-    def step_errors(self, model: torch.nn.Module, x: Tensor, batch_size: int = 512) -> np.ndarray:
-        """Squared reconstruction error of every step of windows x (M, W, F): (M, W)."""
-        was_training = model.training
-        model.eval()  # the engine may call metrics after switching back to train mode
-        device = next(model.parameters()).device
-        out = []
-        try:
-            for i in range(0, x.shape[0], batch_size):
-                xb = x[i:i + batch_size].to(device)  # (b, W, F)
-                # y = x: the target of a reconstruction (encoder_decoder reads its length)
-                rec, _ = model({"x": xb, "y": xb})  # (b, W, F)
-                out.append(((rec.float() - xb.float()) ** 2).mean(-1).cpu().numpy())  # (b, W)
-        finally:
-            model.train(was_training)
-        return np.concatenate(out) if out else np.zeros((0, x.shape[1]))
-
-    def thresholds(self, model: torch.nn.Module) -> tuple[float, float | None]:
-        """(window threshold, point threshold) from the validation windows' errors."""
-        val = self.bundle.val
-        errs = self.step_errors(model, val.columns["x"])  # (M, W)
-        starts = val.columns["start"].numpy()
-        q = self.params.threshold_quantile
-        w_thr = sc.quantile_threshold(errs.mean(1), q)
-        if self.params.point_rule in ("any_window", "most_windows"):
-            return w_thr, None
-        how = "mean" if self.params.point_rule == "mean_error" else "min"
-        lo, hi = self.parts["val"]
-        pts = sc.point_scores(starts, errs, self.n, how)[lo:hi]
-        return w_thr, sc.quantile_threshold(pts, q)
-
-    def detect(self, starts: np.ndarray, step_errors: np.ndarray, model: torch.nn.Module,
-               n: int | None = None, thresholds: tuple[float, float | None] | None = None
-               ) -> Detection:
-        """Flags for windows at ``starts`` with these per-step errors, over n points."""
+    def detect(self, starts: np.ndarray, errors: np.ndarray, n: int | None = None) -> Detection:
+        """Flags for windows at ``starts`` with per-step ``errors`` (M, W), over n points."""
+        if self.thresholds is None:
+            raise RuntimeError("anomaly thresholds are set by calibrate() after training")
         n = self.n if n is None else n
-        w_thr, p_thr = thresholds if thresholds is not None else self.thresholds(model)
-        w_err = step_errors.mean(1)  # (M,)
+        w_thr, p_thr = self.thresholds
+        w_err = errors.mean(1)  # (M,)
         w_flags = w_err > w_thr
         rule = self.params.point_rule
         if rule in ("any_window", "most_windows"):
             p_flags = sc.window_vote(starts, w_flags, self.W, n, rule.split("_")[0])
-            p_scores = sc.point_scores(starts, step_errors, n, "mean")
+            p_scores = sc.point_scores(starts, errors, n, "mean")
         else:
-            p_scores = sc.point_scores(starts, step_errors, n,
+            p_scores = sc.point_scores(starts, errors, n,
                                        "mean" if rule == "mean_error" else "min")
             p_flags = sc.flag(p_scores, p_thr)
         return Detection(starts, w_err, w_flags, p_scores, p_flags, w_thr, p_thr)
@@ -190,37 +196,42 @@ class Anomaly(Task):
         labels = None if self.labels is None else self.labels[lo:hi]
         return sc.detection_metrics(point_flags[lo:hi], labels)
 
-    def detect_series(self, model: torch.nn.Module) -> Detection:
+    def detect_series(self, ctx: ArtifactContext) -> Detection:
         """Every window of the whole series (stride 1) → scores and flags for every point."""
         starts = np.arange(self.n - self.W + 1)
-        wins = torch.from_numpy(windows_of(self.scaled[:, None], self.W, starts,
-                                           self.info.meta["center"]))  # (N-W+1, W, 1)
-        return self.detect(starts, self.step_errors(model, wins), model)
+        wins = torch.from_numpy(windows_at(self.scaled[:, None], self.W, starts,
+                                           center=self.facet.center))  # (N-W+1, W, 1)
+        items = TensorItems(x=wins, y=wins)
+        errors = np.concatenate([step_errors(out, b["y"])
+                                 for b, out in ctx.passes.outputs(items, batch_size=512)])
+        return self.detect(starts, errors)
 
     # -- predictions -----------------------------------------------------------------------
     def predict(self, model, batch) -> list[dict[str, Any]]:
         """A whole series from ``seqforge predict`` → one row per point (score, flag);
         windows (e.g. ``run.predict(run.bundle.test)``) → one row per window."""
-        thr = self.thresholds(model)
+        if self.thresholds is None:
+            raise RuntimeError("anomaly thresholds are set by calibrate() after training")
         x = batch["x"]
         if "series" not in batch:
-            errs = self.step_errors(model, x)  # (B, W)
+            out, _ = model(batch)
+            errs = step_errors(out, batch["y"] if "y" in batch else x)  # (B, W)
             rows = []
             for i, e in enumerate(errs.mean(1)):
                 row: dict[str, Any] = {}
                 if "start" in batch:
                     row["start"] = int(batch["start"][i])
-                row.update(error=round(float(e), 6), anomaly=int(e > thr[0]))
+                row.update(error=round(float(e), 6), anomaly=int(e > self.thresholds[0]))
                 rows.append(row)
             return rows
         rows = []
         for i in range(x.shape[0]):
-            series = x[i].cpu().numpy()  # (N, F)
-            n = series.shape[0]
-            starts = np.arange(n - self.W + 1)
-            wins = torch.from_numpy(windows_of(series, self.W, starts,
-                                               self.info.meta["center"]))  # (n-W+1, W, F)
-            det = self.detect(starts, self.step_errors(model, wins), model, n=n, thresholds=thr)
+            n = int(batch["lengths"][i]) if "lengths" in batch else x.shape[1]
+            wins = x[i, :n].unfold(0, self.W, 1).transpose(1, 2)  # (n-W+1, W, F), on device
+            if self.facet.center:
+                wins = wins - wins.mean(dim=1, keepdim=True)
+            out, _ = model({"x": wins, "y": wins})
+            det = self.detect(np.arange(n - self.W + 1), step_errors(out, wins), n=n)
             raw = batch["raw"][i]
             dates = batch["dates"][i] if "dates" in batch else None
             for t in range(n):
@@ -237,12 +248,9 @@ class Anomaly(Task):
     def artifacts(self, ctx: ArtifactContext) -> list:
         """anomalies.png (series, error, flags, labels), anomalies.csv (per point),
         anomaly_windows.csv (per window)."""
-        from ..predict_io import write_rows
-
-        det = self.detect_series(ctx.model)
+        det = self.detect_series(ctx)
         base_flags, base_scores, base_thr = self.baseline_flags()
-        meta = self.info.meta
-        values, dates = meta["values"], meta["dates"]
+        values, dates = self.facet.values, self.facet.dates
         part_of = np.empty(self.n, dtype=object)
         for name, (lo, hi) in self.parts.items():
             part_of[lo:hi] = name
@@ -276,15 +284,11 @@ class Anomaly(Task):
         return [png, ctx.run_dir / "anomalies.csv", ctx.run_dir / "anomaly_windows.csv"]
 
     def _plot(self, ctx: ArtifactContext, det: Detection, base_flags: np.ndarray):
-        from ..plots import _plt, save_figure
-
-        meta = self.info.meta
-        values = meta["values"]
+        values = self.facet.values
         t = np.arange(self.n)
-        plt = _plt()
-        fig, (ax, ax2) = plt.subplots(2, 1, figsize=(13, 6.5), sharex=True,
+        fig, (ax, ax2) = figure(2, 1, figsize=(13, 6.5), sharex=True,
                                       gridspec_kw={"height_ratios": [3, 2]})
-        ax.plot(t, values, color="black", linewidth=0.6, label=meta["value_column"])
+        ax.plot(t, values, color="black", linewidth=0.6, label=self.facet.value_column)
         if self.labels is not None:
             for k, (a, b) in enumerate(sc.segments(self.labels)):
                 ax.axvspan(a - 0.5, b - 0.5, color="gold", alpha=0.5,
@@ -320,3 +324,8 @@ class Anomaly(Task):
         ax2.legend(loc="upper left", fontsize=8)
         ax2.grid(alpha=0.3)
         return save_figure(fig, ctx.run_dir / "anomalies.png")
+
+
+def step_errors(out: Tensor, y: Tensor) -> np.ndarray:
+    """Squared reconstruction error of every step of windows: (B, W, F) → (B, W)."""
+    return ((out.float() - y.float()) ** 2).mean(-1).detach().cpu().numpy()

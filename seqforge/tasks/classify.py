@@ -21,56 +21,20 @@ import torch.nn.functional as F
 from pydantic import Field
 from torch import Tensor
 
+from ..data.base import columns_of
+from ..data.facets import Classes
+from ..data.io.rows import write_rows
 from ..errors import SpecError
-from .base import ArtifactContext, Metrics, Task, TaskParams
+from ..kinds import Shape
+from ..plots import figure, save_figure
+from .base import ArtifactContext, Batch, Metrics, Task, TaskParams
+from .scoring.classification import accuracy_from, confusion_matrix, macro_f1_from, scores
 
 
 class ClassifyParams(TaskParams):
     class_weights: Literal["none", "balanced"] = Field(
         "none", description="balanced: weight each class by N / (K · n_class) in the loss, "
                             "counted on the training split")
-
-
-# ----------------------------------------------------------------------------- metrics
-
-
-def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int) -> np.ndarray:
-    """(K, K) int64 counts: ``cm[i, j]`` = examples of true class i predicted as j."""
-    y_true = np.asarray(y_true, dtype=np.int64).ravel()
-    y_pred = np.asarray(y_pred, dtype=np.int64).ravel()
-    flat = np.bincount(y_true * n_classes + y_pred, minlength=n_classes * n_classes)
-    return flat.reshape(n_classes, n_classes)
-
-
-def accuracy_from(cm: np.ndarray) -> float:
-    """Share of examples on the diagonal (0 for an empty matrix)."""
-    total = cm.sum()
-    return float(np.trace(cm) / total) if total else 0.0
-
-
-def per_class_f1(cm: np.ndarray) -> np.ndarray:
-    """(K,) F1 = 2·TP / (2·TP + FP + FN) per class; 0 where the class was never seen nor
-    predicted (callers leave those out of averages)."""
-    tp = np.diag(cm).astype(np.float64)
-    fp = cm.sum(axis=0) - tp
-    fn = cm.sum(axis=1) - tp
-    denom = 2 * tp + fp + fn
-    return np.divide(2 * tp, denom, out=np.zeros_like(tp), where=denom > 0)
-
-
-def macro_f1_from(cm: np.ndarray) -> float:
-    """Unweighted mean F1 over the classes that occur as a true or a predicted label.
-
-    Classes absent from both are left out (as scikit-learn does by default): a test
-    split without a rare class should not score that class as a failure.
-    """
-    present = (cm.sum(axis=0) + cm.sum(axis=1)) > 0
-    return float(per_class_f1(cm)[present].mean()) if present.any() else 0.0
-
-
-def scores(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int) -> dict[str, float]:
-    cm = confusion_matrix(y_true, y_pred, n_classes)
-    return {"accuracy": accuracy_from(cm), "macro_f1": macro_f1_from(cm)}
 
 
 class ClassifyMetrics(Metrics):
@@ -89,11 +53,8 @@ class ClassifyMetrics(Metrics):
 
 
 def split_labels(ds) -> np.ndarray:
-    """(N,) class indices of a split (fast path for the built-in TensorItems)."""
-    cols = getattr(ds, "columns", None)
-    if isinstance(cols, dict) and isinstance(cols.get("y"), Tensor):
-        return cols["y"].cpu().numpy().astype(np.int64)
-    return np.array([int(ds[i]["y"]) for i in range(len(ds))], dtype=np.int64)
+    """(N,) class indices of a split."""
+    return np.asarray(columns_of(ds, "y")["y"], dtype=np.int64).reshape(-1)
 
 
 # ----------------------------------------------------------------------------- the task
@@ -103,7 +64,8 @@ class Classify(Task):
     """One label per sequence (accuracy/macro-F1 vs the majority class)."""
 
     Params = ClassifyParams
-    outputs = ("vector",)
+    outputs = (Shape.VECTOR,)
+    requires = (Classes,)
     # val_loss, not val_accuracy: on a few hundred validation examples accuracy moves in
     # coarse steps and often ties, so early stopping would count equal epochs as "no
     # improvement" and best.pt would keep the first of many equal epochs; cross-entropy
@@ -111,17 +73,18 @@ class Classify(Task):
     # training minimises. Specs can watch val_accuracy or val_macro_f1 instead.
     monitor = "val_loss"
 
-    def __init__(self, params, bundle):
-        super().__init__(params, bundle)
-        k = self.info.n_classes
-        if not k or k < 2:
-            raise SpecError("task 'classify' needs a dataset with two or more class labels "
-                            "(e.g. digits, text_csv)", path="task")
-        self.n_classes = int(k)
-        self.class_names = list(self.info.class_names or [str(i) for i in range(k)])
+    def __init__(self, params, info):
+        super().__init__(params, info)
+        self.classes = info.facet(Classes, needed_by="task 'classify'")
+        k = len(self.classes.names)
+        if k < 2:
+            raise SpecError("task 'classify' needs a dataset with two or more class labels",
+                            path="task")
+        self.n_classes = k
+        self.class_names = list(self.classes.names)
         self._weight: Tensor | None = None
         if self.params.class_weights == "balanced":
-            counts = np.bincount(split_labels(bundle.train), minlength=k).astype(np.float64)
+            counts = np.asarray(self.classes.train_counts, dtype=np.float64)
             n = counts.sum()
             # absent classes never appear as a target, so their weight is irrelevant: 1
             w = np.divide(n, k * counts, out=np.ones(k), where=counts > 0)
@@ -136,7 +99,7 @@ class Classify(Task):
             w = self._weight = w.to(out.device)
         return F.cross_entropy(out, batch["y"].long(), weight=w)  # out (B, K), y (B,)
 
-    def new_metrics(self) -> Metrics:
+    def new_metrics(self, model) -> Metrics:
         return ClassifyMetrics(self.n_classes)
 
     def baseline_name(self) -> str:
@@ -144,20 +107,21 @@ class Classify(Task):
 
     def majority_class(self) -> int:
         """The most frequent class of the training split (lowest index on a tie)."""
-        return int(np.bincount(split_labels(self.bundle.train), minlength=self.n_classes).argmax())
+        return int(np.argmax(self.classes.train_counts))
 
-    def baseline(self, split: str = "test") -> dict[str, float]:
-        ds = self.bundle.split(split)
-        if ds is None or len(ds) == 0:
+    def baseline(self, data) -> dict[str, float]:
+        if data is None or len(data) == 0:
             return {}
-        y = split_labels(ds)
+        y = split_labels(data)
         return scores(y, np.full_like(y, self.majority_class()), self.n_classes)
 
     def predict(self, model, batch) -> list[dict[str, Any]]:
         """Rows of (text,) (true_label,) label, probability — the predicted class and the
         model's softmax probability for it."""
-        with torch.no_grad():
-            out, _ = model(batch)
+        out, _ = model(batch)
+        return self.rows(out, batch)
+
+    def rows(self, out: Tensor, batch: Batch) -> list[dict[str, Any]]:
         prob = torch.softmax(out.float(), dim=-1)  # (B, K)
         p, k = prob.max(dim=-1)  # (B,), (B,)
         rows = []
@@ -176,22 +140,14 @@ class Classify(Task):
     def artifacts(self, ctx: ArtifactContext) -> list[Path]:
         """Confusion matrix (CSV + annotated PNG) and per-example predictions for the test
         split (the validation split when there is no test split)."""
-        split = "test" if self.bundle.test is not None else "val"
-        loader = self.bundle.loader(split, 256)
-        if loader is None:
+        split, ds = ctx.split()
+        if ds is None:
             return []
-        from ..predict_io import write_rows
-
-        model = ctx.model.eval()
         trues, preds, rows = [], [], []
-        with torch.no_grad():
-            for batch in loader:
-                batch = {k: (v.to(ctx.device) if isinstance(v, Tensor) and k != "lengths" else v)
-                         for k, v in batch.items()}
-                out, _ = model(batch)
-                preds.append(out.argmax(-1).cpu().numpy())
-                trues.append(batch["y"].cpu().numpy())
-                rows.extend(self.predict(model, batch))
+        for batch, out in ctx.passes.outputs(ds):
+            preds.append(out.argmax(-1).cpu().numpy())
+            trues.append(batch["y"].cpu().numpy())
+            rows.extend(self.rows(out, batch))
         cm = confusion_matrix(np.concatenate(trues), np.concatenate(preds), self.n_classes)
         csv_path = ctx.run_dir / "confusion_matrix.csv"
         write_rows([{"true \\ predicted": name, **{c: int(v) for c, v in zip(self.class_names, r)}}
@@ -205,14 +161,11 @@ class Classify(Task):
 def plot_confusion(cm: np.ndarray, names: list[str], path: Path, title: str = "") -> Path:
     """Annotated confusion matrix: counts in the cells, colour = share of the true class
     (so a small class's errors show as strongly as a large one's)."""
-    from ..plots import _plt, save_figure
-
-    plt = _plt()
     k = len(names)
     rows = cm.sum(axis=1, keepdims=True)
     share = np.divide(cm, rows, out=np.zeros(cm.shape), where=rows > 0)  # (K, K)
     size = min(4.0 + 0.45 * k, 16.0)
-    fig, ax = plt.subplots(figsize=(size + 1.2, size))
+    fig, ax = figure(figsize=(size + 1.2, size))
     im = ax.imshow(share, cmap="Blues", vmin=0.0, vmax=1.0)
     fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04, label="share of the true class")
     short = [n if len(n) <= 14 else n[:13] + "…" for n in names]

@@ -9,10 +9,11 @@ Two kinds of target, chosen by the dataset:
   whole sequence, ``<eos>`` included, right). Generation reads the most likely token at
   each step and stops at the first ``<eos>``.
 
-Baseline: the dataset's own when it offers one (``info.meta["baseline"]`` = (name,
-function of a split → predictions); the waveform dataset draws a sine at the requested
-frequency), else a model-free one from the training targets — the per-step mean
-sequence for values, the per-position most frequent token for tokens.
+Baseline: the dataset's own when it offers one (its items carry the baseline's
+prediction as ``baseline`` and the :class:`~seqforge.data.facets.Generation` facet names
+it; the waveform dataset draws a sine at the requested frequency), else a model-free one
+fitted on the training targets — the per-step mean sequence for values, the per-position
+most frequent token for tokens.
 """
 
 from __future__ import annotations
@@ -24,9 +25,14 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from ..data.base import columns_of
+from ..data.facets import Generation
+from ..data.io.rows import write_rows
 from ..data.transforms.vocab import EOS_ID, PAD_ID
 from ..errors import SpecError
-from .base import ArtifactContext, Metrics, Task, TaskParams
+from ..kinds import Shape
+from ..plots import figure, save_figure
+from .base import ArtifactContext, Batch, Metrics, Task
 
 
 def _step_mask(batch: dict[str, Any], T: int, device) -> Tensor:
@@ -53,7 +59,7 @@ def token_scores(pred: np.ndarray, true: np.ndarray) -> dict[str, float]:
 
 
 class GenerationMetrics(Metrics):
-    def __init__(self, task: "GenerateSequence"):
+    def __init__(self, task: GenerateSequence):
         self.task = task
         self.preds: list[np.ndarray] = []
         self.trues: list[np.ndarray] = []
@@ -85,21 +91,25 @@ def _cat(arrays: list[np.ndarray]) -> np.ndarray:
 class GenerateSequence(Task):
     """One vector in, a sequence of values or tokens out (RMSE / exact match vs a baseline)."""
 
-    outputs = ("sequence",)
+    outputs = (Shape.SEQUENCE,)
+    requires = (Generation,)
 
-    def __init__(self, params, bundle):
-        super().__init__(params, bundle)
-        self.tokens = self.info.target_vocab is not None
-        if not self.tokens and not self.info.n_targets:
+    def __init__(self, params, info):
+        super().__init__(params, info)
+        self.gen = info.facet(Generation, needed_by="task 'generate_sequence'")
+        self.tokens = info.target_vocab is not None
+        if not self.tokens and not info.n_targets:
             raise SpecError("task 'generate_sequence' needs a dataset with sequence targets: "
                             "values per step (waveforms) or tokens (number_spelling)", path="task")
-        self.vocab = self.info.target_vocab
+        self.vocab = info.target_vocab
+        #: the fitted baseline: (T,) token ids or (T, F) per-step means of training targets
+        self._fitted: np.ndarray | None = None
 
     # -- contract --------------------------------------------------------------------------
     def output_size(self) -> int:
         return len(self.vocab) if self.tokens else int(self.info.n_targets)
 
-    def loss(self, out: Tensor, batch: dict[str, Any]) -> Tensor:
+    def loss(self, out: Tensor, batch: Batch) -> Tensor:
         y = batch["y"]
         if self.tokens:
             # (B·T, V) vs (B·T,): padding steps are not targets
@@ -109,12 +119,12 @@ class GenerateSequence(Task):
         sq = ((out - y) ** 2).mean(-1)  # (B, T)
         return (sq * mask).sum() / mask.sum().clamp(min=1)
 
-    def batch_weight(self, batch: dict[str, Any]) -> int:
+    def batch_weight(self, batch: Batch) -> int:
         if self.tokens:
             return int((batch["y"] != PAD_ID).sum())
         return int(batch["y"].shape[0])
 
-    def new_metrics(self) -> Metrics:
+    def new_metrics(self, model) -> Metrics:
         return GenerationMetrics(self)
 
     def score(self, pred: np.ndarray, true: np.ndarray,
@@ -127,52 +137,64 @@ class GenerateSequence(Task):
 
     # -- baseline --------------------------------------------------------------------------
     def baseline_name(self) -> str:
-        offered = self.info.meta.get("baseline")
-        if offered:
-            return offered[0]
+        if self.gen.baseline_name:
+            return self.gen.baseline_name
         if self.tokens:
             return "most frequent token per position"
         return "per-step mean of training targets"
 
-    def baseline_predictions(self, split: str) -> np.ndarray | None:
-        """The baseline's (N, T, F) values or (N, T) tokens for a split."""
-        ds = self.bundle.split(split)
-        if ds is None:
-            return None
-        offered = self.info.meta.get("baseline")
-        if offered:
-            return np.asarray(offered[1](ds))
-        train = self.bundle.collate([self.bundle.train[i] for i in range(len(self.bundle.train))])
-        ytr = train["y"].numpy()
-        T = max(int(ds[i]["y"].shape[0]) for i in range(len(ds)))
+    def fit(self, train) -> None:
+        """The model-free baseline from the training targets (unless the data has its own)."""
+        if self.gen.baseline_name:
+            return
+        ytr = _targets(train)
         if self.tokens:
-            ids = np.full(T, EOS_ID)
-            real = ytr != PAD_ID
-            for t in range(min(T, ytr.shape[1])):
-                col = ytr[real[:, t], t]
+            ids = np.full(ytr.shape[1], EOS_ID)
+            for t in range(ytr.shape[1]):
+                col = ytr[ytr[:, t] != PAD_ID, t]
                 if col.size:
                     ids[t] = np.bincount(col).argmax()
-            return np.tile(ids, (len(ds), 1))  # (N, T)
-        real = _step_mask(train, ytr.shape[1], "cpu").numpy()[..., None]  # (N, T, 1)
-        # the average training sequence, over the examples that reach each step
-        mean = (ytr * real).sum(0) / np.maximum(real.sum(0), 1)  # (T, F)
-        if mean.shape[0] < T:  # longer than any training target: hold the last mean
-            mean = np.concatenate([mean, np.repeat(mean[-1:], T - mean.shape[0], 0)])
-        return np.tile(mean[None, :T], (len(ds), 1, 1))  # (N, T, F)
+            self._fitted = ids  # (T,)
+        else:
+            real = _real_steps(train, ytr.shape[1])[..., None]  # (N, T, 1)
+            # the average training sequence, over the examples that reach each step
+            self._fitted = (ytr * real).sum(0) / np.maximum(real.sum(0), 1)  # (T, F)
 
-    def baseline(self, split: str = "test") -> dict[str, float]:
-        pred = self.baseline_predictions(split)
+    def state_dict(self) -> dict[str, Any]:
+        return {"fitted": self._fitted.tolist() if self._fitted is not None else None}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        f = state.get("fitted")
+        self._fitted = np.asarray(f) if f is not None else None
+
+    def baseline_predictions(self, data) -> np.ndarray | None:
+        """The baseline's (N, T, F) values or (N, T) tokens for an item dataset."""
+        if data is None or len(data) == 0:
+            return None
+        if self.gen.baseline_name:
+            return np.asarray(columns_of(data, "baseline")["baseline"])
+        if self._fitted is None:
+            return None
+        T = _targets(data).shape[1]
+        fitted = self._fitted
+        if fitted.shape[0] < T:  # longer than any training target: hold the last value
+            pad = EOS_ID if self.tokens else fitted[-1:]
+            fitted = (np.concatenate([fitted, np.full(T - fitted.shape[0], pad)]) if self.tokens
+                      else np.concatenate([fitted, np.repeat(pad, T - fitted.shape[0], 0)]))
+        reps = (len(data), 1) if self.tokens else (len(data), 1, 1)
+        return np.tile(fitted[None, :T], reps)
+
+    def baseline(self, data) -> dict[str, float]:
+        pred = self.baseline_predictions(data)
         if pred is None:
             return {}
-        ds = self.bundle.split(split)
-        batch = self.bundle.collate([ds[i] for i in range(len(ds))])
-        true = batch["y"].numpy()
+        true = _targets(data)
         pred = pred[:, :true.shape[1]]
-        mask = None if self.tokens else _step_mask(batch, true.shape[1], "cpu").numpy()
+        mask = None if self.tokens else _real_steps(data, true.shape[1])
         return self.score(pred, true, mask)
 
     # -- predictions -----------------------------------------------------------------------
-    def generate(self, model, batch) -> np.ndarray:
+    def generate(self, model, batch: Batch) -> np.ndarray:
         """Model outputs for a batch without targets: (B, T, F) values or (B, T) token ids."""
         feed = {k: v for k, v in batch.items() if k != "y"}
         out, _ = model(feed)
@@ -183,19 +205,16 @@ class GenerateSequence(Task):
         ids = list(ids)
         if EOS_ID in ids:
             ids = ids[:ids.index(EOS_ID)]
-        words = self.vocab.decode(ids)
-        join = self.info.meta.get("detokenize", " ".join)
-        return join(words)
+        return self.gen.joiner.join(self.vocab.decode(ids))
 
     def _inputs(self, batch: dict[str, Any], i: int) -> dict[str, Any]:
         """The columns that describe example i's request (e.g. kind and freq)."""
-        cols = {c: batch[c][i] for c in self.info.meta.get("input_columns", []) if c in batch}
+        cols = {c: batch[c][i] for c in self.gen.input_columns if c in batch}
         return {c: round(v, 6) if isinstance(v, float) else v for c, v in cols.items()}
 
     def predict(self, model, batch) -> list[dict[str, Any]]:
         """One row per input: its describing columns, then the generated text or values."""
-        with torch.no_grad():
-            gen = self.generate(model, batch)
+        gen = self.generate(model, batch)
         rows = []
         for i in range(gen.shape[0]):
             row = self._inputs(batch, i)
@@ -211,17 +230,13 @@ class GenerateSequence(Task):
 
     # -- artifacts -------------------------------------------------------------------------
     def artifacts(self, ctx: ArtifactContext) -> list:
-        split = "test" if self.bundle.test is not None else "val"
-        ds = self.bundle.split(split)
+        _, ds = ctx.split()
         if ds is None:
             return []
-        model = ctx.model.eval()
-        batch = self.bundle.collate([ds[i] for i in range(len(ds))])
-        batch = {k: (v.to(ctx.device) if isinstance(v, Tensor) else v) for k, v in batch.items()}
-        with torch.no_grad():
-            # as at inference: no targets, the length the test targets have
-            gen = self.generate(model, {**batch, "steps": int(batch["y"].shape[1])})
-        base = self.baseline_predictions(split)
+        batch = next(ctx.passes.batches(ds, batch_size=len(ds)))
+        # as at inference: no targets, the length the test targets have
+        gen = self.generate(ctx.model, {**batch, "steps": int(batch["y"].shape[1])})
+        base = self.baseline_predictions(ds)
         if self.tokens:
             return [self._write_spellings(ctx, batch, gen, base)]
         return self._plot_waves(ctx, batch, gen, base)
@@ -245,11 +260,8 @@ class GenerateSequence(Task):
         return path
 
     def _plot_waves(self, ctx, batch, gen, base):
-        from ..plots import _plt, save_figure
-        from ..predict_io import write_rows
-
         true = batch["y"].cpu().numpy()  # (N, T, F)
-        label_col = self.info.meta.get("label_column")
+        label_col = self.gen.label_column
         labels = batch.get(label_col) if label_col else None
         # two examples per class (lowest and highest frequency) when classes are known
         picks: list[int] = []
@@ -261,10 +273,9 @@ class GenerateSequence(Task):
         else:
             picks = list(range(min(8, gen.shape[0])))
         picks = picks[:8]
-        plt = _plt()
         cols = 2
         rows_n = (len(picks) + cols - 1) // cols
-        fig, axes = plt.subplots(rows_n, cols, figsize=(11, 2.2 * rows_n), squeeze=False,
+        fig, axes = figure(rows_n, cols, figsize=(11, 2.2 * rows_n), squeeze=False,
                                  sharex=True)
         t = np.arange(gen.shape[1])
         for ax, i in zip(axes.flat, picks):
@@ -292,3 +303,15 @@ class GenerateSequence(Task):
         write_rows(rows, ctx.run_dir / "generations.csv")
         files.append(ctx.run_dir / "generations.csv")
         return files
+
+
+def _targets(data) -> np.ndarray:
+    """(N, T) token ids or (N, T, F) values of an item dataset, right-padded with zeros."""
+    return np.asarray(columns_of(data, "y")["y"])
+
+
+def _real_steps(data, T: int) -> np.ndarray:
+    """(N, T) bool: the real (unpadded) target steps of an item dataset."""
+    ys = [data[i]["y"] for i in range(len(data))]
+    lengths = np.array([y.shape[0] for y in ys])  # (N,)
+    return np.arange(T)[None, :] < lengths[:, None]

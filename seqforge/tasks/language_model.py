@@ -21,8 +21,10 @@ import torch.nn.functional as F
 from pydantic import Field
 from torch import Tensor
 
+from ..data.facets import Tokens, TokenStream
 from ..data.transforms.vocab import BOS_ID, EOS_ID, PAD_ID, UNK_ID
 from ..errors import SpecError
+from ..kinds import Shape
 from .base import ArtifactContext, Metrics, Task, TaskParams
 
 LN2 = math.log(2.0)
@@ -79,15 +81,17 @@ class LanguageModel(Task):
     """Next-token prediction (bits/char, perplexity vs a unigram model)."""
 
     Params = LanguageModelParams
-    outputs = ("aligned_sequence",)
+    outputs = (Shape.ALIGNED_SEQUENCE,)
+    requires = (Tokens, TokenStream)
 
-    def __init__(self, params, bundle):
-        super().__init__(params, bundle)
-        if self.info.vocab is None or "level" not in self.info.meta:
-            raise SpecError("task 'language_model' needs a token-stream dataset (e.g. text)",
-                            path="task")
-        self.vocab = self.info.vocab
-        self.unit = "char" if self.info.meta["level"] == "char" else "word"
+    def __init__(self, params, info):
+        super().__init__(params, info)
+        self.stream = info.facet(TokenStream, needed_by="task 'language_model'")
+        self.level = info.facet(Tokens, needed_by="task 'language_model'").level
+        if info.vocab is None:
+            raise SpecError("task 'language_model' needs token inputs (a vocabulary)", path="task")
+        self.vocab = info.vocab
+        self.unit = "char" if self.level == "char" else "word"
 
     def output_size(self) -> int:
         return len(self.vocab)
@@ -100,7 +104,7 @@ class LanguageModel(Task):
     def batch_weight(self, batch: dict[str, Any]) -> int:
         return int((batch["y"] != PAD_ID).sum())  # the loss is a mean over target tokens
 
-    def new_metrics(self) -> Metrics:
+    def new_metrics(self, model) -> Metrics:
         return LMMetrics(self.unit)
 
     def baseline_name(self) -> str:
@@ -113,17 +117,18 @@ class LanguageModel(Task):
         ``<pad>``, ``<bos>`` and ``<eos>`` never occur in the stream and get none.
         """
         V = len(self.vocab)
-        counts = torch.bincount(self.bundle.train.ids, minlength=V).double()  # (V,)
+        counts = torch.tensor(self.stream.unigram_counts[:V], dtype=torch.float64)  # (V,)
+        counts = torch.nn.functional.pad(counts, (0, V - counts.numel()))
         possible = torch.ones(V, dtype=torch.bool)
         possible[[PAD_ID, BOS_ID, EOS_ID]] = False
         counts = torch.where(possible, counts + 1.0, torch.zeros_like(counts))
         return (counts / counts.sum()).log()
 
-    def baseline(self, split: str = "test") -> dict[str, float]:
-        ds = self.bundle.split(split)
-        if ds is None:
+    def baseline(self, data) -> dict[str, float]:
+        if data is None or len(data) == 0:
             return {}
-        y = ds.targets()  # (N,) every token of the split with a predecessor in it
+        # every token of the split with a predecessor in it (streams), or every target
+        y = data.targets() if hasattr(data, "targets") else _targets(data)  # (N,)
         logp = self.unigram_log_probs()
         nll = float(-logp[y].mean())
         majority = int(logp.argmax())
@@ -161,8 +166,8 @@ class LanguageModel(Task):
             return []
         from ..inference.sampling import generate, with_prompt
 
-        level = self.info.meta["level"]
-        prompts = list(self.info.meta.get("sample_prompts") or [])
+        level = self.level
+        prompts = list(self.stream.sample_prompts)
         prompts = (prompts + [""] * p.samples)[:p.samples]  # "": start of a line
         if level != "char":  # an empty prompt means nothing at word level
             prompts = [q for q in prompts if q]
@@ -183,6 +188,13 @@ class LanguageModel(Task):
         path = ctx.run_dir / "samples.txt"
         path.write_text("\n".join(lines), encoding="utf-8")
         return [path]
+
+
+def _targets(data) -> Tensor:
+    """(N,) the real (non-padding) targets of an item dataset (e.g. scored lines)."""
+    ys = [data[i]["y"].reshape(-1) for i in range(len(data))]
+    y = torch.cat(ys) if ys else torch.zeros(0, dtype=torch.long)
+    return y[y != PAD_ID]
 
 
 __all__ = ["LanguageModel", "LanguageModelParams", "lm_metrics"]

@@ -29,9 +29,15 @@ import torch.nn.functional as F
 from pydantic import Field
 from torch import Tensor
 
+from ..data.base import columns_of
+from ..data.facets import Pairs
+from ..data.io.rows import write_rows
 from ..data.transforms.vocab import EOS_ID, PAD_ID
 from ..errors import SpecError
 from ..inference.beam import Decoded, beam_search, greedy_decode, strip_after_eos
+from ..kinds import Shape
+from ..plots import figure, save_figure
+from ..topologies.protocols import StepDecoder
 from .base import ArtifactContext, Metrics, Task, TaskParams
 
 
@@ -61,14 +67,14 @@ def match_counts(pred: Tensor, y: Tensor) -> tuple[int, int, int]:
 class Seq2SeqMetrics(Metrics):
     """exact_match and token_accuracy of free-running greedy decoding."""
 
-    def __init__(self, task: "Seq2Seq"):
-        self.task = task
+    def __init__(self, model: torch.nn.Module):
+        self.model = model
         self.exact = self.hit = self.tokens = self.n = 0
 
     def update(self, out: Tensor, batch: dict[str, Any]) -> None:
         y = batch["y"]  # (B, T)
         # decoding y's length suffices: a longer output cannot match the target
-        dec = greedy_decode(self.task.model(), batch, max_length=y.shape[1])
+        dec = greedy_decode(self.model, batch, max_length=y.shape[1])
         e, h, t = match_counts(dec.tokens, y)
         self.exact += e
         self.hit += h
@@ -85,31 +91,21 @@ class Seq2Seq(Task):
     """Source string → target string (exact match / token accuracy vs a model-free rule)."""
 
     Params = Seq2SeqTaskParams
-    outputs = ("sequence",)
+    outputs = (Shape.SEQUENCE,)
+    requires = (Pairs,)
+    model_protocols = (StepDecoder,)
     monitor = "val_exact_match"
 
-    def __init__(self, params, bundle):
-        super().__init__(params, bundle)
-        if self.info.target_vocab is None or self.info.vocab is None:
+    def __init__(self, params, info):
+        super().__init__(params, info)
+        info.facet(Pairs, needed_by="task 'seq2seq'")
+        if info.target_vocab is None or info.vocab is None:
             raise SpecError("task 'seq2seq' needs a dataset of token source/target pairs "
                             "(e.g. dataset: seq2seq)", path="task")
-        self.src_vocab = self.info.vocab
-        self.tgt_vocab = self.info.target_vocab
-        self._baseline_rule: str | None = None
-
-    # -- the model -------------------------------------------------------------------------
-    def bind_model(self, model: torch.nn.Module) -> None:
-        if not all(hasattr(model, a) for a in ("encode", "decode_step", "start_token")):
-            raise SpecError("task 'seq2seq' decodes free-running, so it needs a model with "
-                            "encode/decode_step — use topology: encoder_decoder",
-                            path="model.topology")
-        super().bind_model(model)
-
-    def model(self) -> torch.nn.Module:
-        model = getattr(self, "_model", None)
-        if model is None:
-            raise RuntimeError("seq2seq metrics decode with the model; call task.bind_model first")
-        return model
+        self.src_vocab = info.vocab
+        self.tgt_vocab = info.target_vocab
+        self._rule: str | None = None  # the baseline, chosen on the training pairs
+        self._mode: str = ""
 
     def output_size(self) -> int:
         return len(self.tgt_vocab)
@@ -123,8 +119,8 @@ class Seq2Seq(Task):
         # the loss is a mean over real target tokens; weigh batches by them for epoch means
         return int((batch["y"] != PAD_ID).sum())
 
-    def new_metrics(self) -> Metrics:
-        return Seq2SeqMetrics(self)
+    def new_metrics(self, model) -> Metrics:
+        return Seq2SeqMetrics(model)
 
     # -- strings ---------------------------------------------------------------------------
     def text(self, ids: list[int]) -> str:
@@ -135,27 +131,27 @@ class Seq2Seq(Task):
         return "".join(self.src_vocab.decode(ids))
 
     # -- baseline --------------------------------------------------------------------------
-    def _train_pairs(self) -> list[tuple[str, str]]:
-        pairs = self.info.meta.get("train_pairs")
-        if pairs is None:
-            ds = self.bundle.train
-            pairs = list(zip(ds.columns["src"], ds.columns["tgt"]))
-        return pairs
+    def fit(self, train) -> None:
+        """Choose the model-free rule that scores best on the training pairs."""
+        cols = columns_of(train, "src", "tgt")
+        src, tgt = list(cols["src"]), list(cols["tgt"])
+        self._mode = positional_mode(tgt)
+        scored = {r: self._score_strings(self._rule_outputs(r, src), tgt)
+                  for r in ("copy_input", "positional_mode")}
+        self._rule = max(scored, key=lambda r: (scored[r]["exact_match"],
+                                                scored[r]["token_accuracy"]))
 
-    def _positional_mode(self) -> str:
-        targets = [t for _, t in self._train_pairs()]
-        length = Counter(len(t) for t in targets).most_common(1)[0][0]
-        chars = []
-        for i in range(length):
-            counts = Counter(t[i] for t in targets if len(t) > i)
-            chars.append(min(counts.items(), key=lambda kv: (-kv[1], kv[0]))[0])  # ties: by char
-        return "".join(chars)
+    def state_dict(self) -> dict[str, Any]:
+        return {"baseline_rule": self._rule, "positional_mode": self._mode}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self._rule = state.get("baseline_rule")
+        self._mode = state.get("positional_mode", "")
 
     def _rule_outputs(self, rule: str, sources: list[str]) -> list[str]:
         if rule == "copy_input":
             return list(sources)
-        mode = self._positional_mode()
-        return [mode] * len(sources)
+        return [self._mode] * len(sources)
 
     def _score_strings(self, preds: list[str], targets: list[str]) -> dict[str, float]:
         exact = hit = total = 0
@@ -168,26 +164,15 @@ class Seq2Seq(Task):
         n = max(len(targets), 1)
         return {"exact_match": exact / n, "token_accuracy": hit / max(total, 1)}
 
-    def baseline_rule(self) -> str:
-        """The model-free rule that scores best on the *training* split."""
-        if self._baseline_rule is None:
-            src, tgt = zip(*self._train_pairs())
-            scored = {r: self._score_strings(self._rule_outputs(r, list(src)), list(tgt))
-                      for r in ("copy_input", "positional_mode")}
-            self._baseline_rule = max(scored, key=lambda r: (scored[r]["exact_match"],
-                                                             scored[r]["token_accuracy"]))
-        return self._baseline_rule
-
     def baseline_name(self) -> str:
-        return self.baseline_rule()
+        return self._rule or "baseline"
 
-    def baseline(self, split: str = "test") -> dict[str, float]:
-        ds = self.bundle.split(split)
-        if ds is None or len(ds) == 0:
+    def baseline(self, data) -> dict[str, float]:
+        if data is None or len(data) == 0 or self._rule is None:
             return {}
-        rule = self.baseline_rule()
-        return self._score_strings(self._rule_outputs(rule, list(ds.columns["src"])),
-                                   list(ds.columns["tgt"]))
+        cols = columns_of(data, "src", "tgt")
+        return self._score_strings(self._rule_outputs(self._rule, list(cols["src"])),
+                                   list(cols["tgt"]))
 
     # -- predictions -----------------------------------------------------------------------
     def decode(self, model, batch: dict[str, Any], beam: int | None = None) -> Decoded:
@@ -215,37 +200,27 @@ class Seq2Seq(Task):
     # -- artifacts -------------------------------------------------------------------------
     def artifacts(self, ctx: ArtifactContext) -> list:
         """predictions.csv of the test split (val when there is none); attention.png."""
-        split = "test" if self.bundle.test is not None else "val"
-        loader = self.bundle.loader(split, 256)
-        if loader is None:
+        _, ds = ctx.split()
+        if ds is None:
             return []
-        from ..predict_io import write_rows
-
-        model = ctx.model.eval()
         rows: list[dict[str, Any]] = []
         first = None
-        with torch.no_grad():
-            for batch in loader:
-                batch = {k: (v.to(ctx.device) if isinstance(v, Tensor) and k != "lengths" else v)
-                         for k, v in batch.items()}
-                first = first or batch
-                rows.extend(self.predict(model, batch))
+        for batch in ctx.passes.batches(ds):
+            first = first or batch
+            rows.extend(self.predict(ctx.model, batch))
         files = [ctx.run_dir / "predictions.csv"]
         write_rows(rows, files[0])
-        if getattr(model, "attn", None) is not None and self.params.attention_examples and first:
-            files.append(self._attention_plot(model, first, ctx))
+        if getattr(ctx.model, "attn", None) is not None and self.params.attention_examples and first:
+            files.append(self._attention_plot(ctx.model, first, ctx))
         return files
 
     def _attention_plot(self, model, batch: dict[str, Any], ctx: ArtifactContext):
-        from ..plots import _plt, save_figure
-
         k = min(self.params.attention_examples, batch["x"].shape[0])
         sub = {key: (v[:k] if isinstance(v, (Tensor, list)) else v) for key, v in batch.items()}
         dec = greedy_decode(model, sub, attention=True)
-        plt = _plt()
         cols = min(k, 2)
         rows = (k + cols - 1) // cols
-        fig, axes = plt.subplots(rows, cols, figsize=(5.5 * cols, 3.6 * rows), squeeze=False)
+        fig, axes = figure(rows, cols, figsize=(5.5 * cols, 3.6 * rows), squeeze=False)
         for i in range(rows * cols):
             ax = axes[i // cols][i % cols]
             if i >= k:
@@ -266,3 +241,14 @@ class Seq2Seq(Task):
             ax.set_title(f"{src!r} → {self.text(out_ids)!r}", fontsize=8)
         fig.suptitle(f"{ctx.summary.get('name', '')}: attention (greedy decoding, test examples)")
         return save_figure(fig, ctx.run_dir / "attention.png")
+
+
+def positional_mode(targets: list[str]) -> str:
+    """The most frequent target length, filled with the most frequent character at each
+    position (ties: the smaller character)."""
+    length = Counter(len(t) for t in targets).most_common(1)[0][0]
+    chars = []
+    for i in range(length):
+        counts = Counter(t[i] for t in targets if len(t) > i)
+        chars.append(min(counts.items(), key=lambda kv: (-kv[1], kv[0]))[0])
+    return "".join(chars)

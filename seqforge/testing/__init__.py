@@ -42,8 +42,13 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
 from . import settings
 from .asserts import Tolerance
 from .cells import CELL_PROPERTIES, check_cell, run_cell_property
-from .contracts import (CellContract, ContractTest, TopologyContract, cell_contract_tests,
-                        topology_contract_tests)
+from .contracts import (
+    CellContract,
+    ContractTest,
+    TopologyContract,
+    cell_contract_tests,
+    topology_contract_tests,
+)
 from .runner import NotApplicable
 from .topologies import TOPOLOGY_PROPERTIES, check_topology, run_topology_property
 

@@ -26,7 +26,7 @@ from hypothesis import strategies as st
 from torch import Tensor
 
 from ..cells.base import Cell
-from ..data.base import DataInfo
+from ..data.info import DataInfo
 from ..data.transforms.vocab import Vocab
 from ..spec.schema import Component, ModelSpec
 from ..topologies.base import Topology
@@ -125,8 +125,7 @@ class TopologyCase:
             input="vector" if self.input == "vector" else "sequence",
             n_features=0 if self.input == "tokens" else self.F,
             vocab=vocab, target_vocab=tvocab,
-            n_targets=self.O if self.target == "float" else None,
-            n_classes=self.target_vocab_size if self.target == "tokens" else None)
+            n_targets=self.O if self.target == "float" else None)
 
     def model_spec(self) -> ModelSpec:
         return ModelSpec(

@@ -26,6 +26,7 @@ Reference cells against torch's own cells (``nn.LSTMCell`` …) live in
 from __future__ import annotations
 
 from dataclasses import dataclass
+
 import pydantic
 import torch
 from hypothesis import note

@@ -45,10 +45,16 @@ from torch.func import functional_call
 from ..cells.base import Cell
 from ..recurrent import Recurrent
 from ..topologies.base import Topology
-from .asserts import (DEFAULT_TOL, Tolerance, assert_close, assert_finite, assert_shape,
-                      assert_zero, flatten_tensors)
-from .batches import (DT, TARGETS, TopologyCase, TopologySubject, draw_case, float64,
-                      produces_of)
+from .asserts import (
+    DEFAULT_TOL,
+    Tolerance,
+    assert_close,
+    assert_finite,
+    assert_shape,
+    assert_zero,
+    flatten_tensors,
+)
+from .batches import DT, TARGETS, TopologyCase, TopologySubject, draw_case, float64, produces_of
 from .runner import NotApplicable, Property, check_all, resolve, run_property, seed_cpu
 from .settings import current
 from .strategies import ParamsSpec, params_strategy, seeds
@@ -309,7 +315,7 @@ def _fast_path(s: TopologySubject, data) -> None:
 
 
 def _tbptt(s: TopologySubject, data) -> None:
-    from ..engine.loop import _chunks
+    from ..engine.tbptt import chunks
 
     case = _case(s, data, bidirectional=False, min_steps=2)
     model = case.build()
@@ -320,7 +326,7 @@ def _tbptt(s: TopologySubject, data) -> None:
     out_full, state_full = _forward(model, batch)
     g_full = _param_grads(model, _weighted(out_full, torch.Generator().manual_seed(w_seed)))
     outs, state = [], None
-    for chunk in _chunks(batch, k):
+    for chunk in chunks(batch, k):
         out_c, state = _forward(model, chunk, state)
         outs.append(out_c)
     out_chunks = torch.cat(outs, dim=1)

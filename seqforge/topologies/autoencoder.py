@@ -39,6 +39,7 @@ import torch
 from pydantic import Field
 from torch import Tensor, nn
 
+from ..kinds import Shape
 from .base import InputAdapter, SeqModel, Topology, TopologyParams
 
 
@@ -52,7 +53,7 @@ class AutoencoderParams(TopologyParams):
 
 
 class AutoencoderModel(SeqModel):
-    produces = "sequence"
+    produces = Shape.SEQUENCE
 
     def __init__(self, adapter: InputAdapter, encoder, decoder, latent_size: int | None,
                  out_size: int, feed: str):
@@ -115,8 +116,8 @@ class Autoencoder(Topology):
     """Sequence in, its reconstruction out (through a fixed-size code)."""
 
     Params = AutoencoderParams
-    consumes = "sequence"
-    produces = "sequence"
+    consumes = Shape.SEQUENCE
+    produces = Shape.SEQUENCE
 
     def build(self, info, out_size):
         p = self.params

@@ -14,7 +14,8 @@ import torch.nn.functional as F
 from pydantic import BaseModel, ConfigDict
 from torch import Tensor, nn
 
-from ..data.base import DataInfo
+from ..data.info import DataInfo
+from ..kinds import Shape
 from ..recurrent import Recurrent
 
 
@@ -25,8 +26,8 @@ class TopologyParams(BaseModel):
 class SeqModel(nn.Module):
     """A built model. ``forward(batch, state=None) -> (out, state)``."""
 
-    #: "vector" (out (B, O)) or "sequence"/"aligned_sequence" (out (B, T, O))
-    produces: str = "vector"
+    #: VECTOR (out (B, O)) or SEQUENCE / ALIGNED_SEQUENCE (out (B, T, O))
+    produces: Shape = Shape.VECTOR
 
     def forward(self, batch: dict[str, Any], state: Any = None) -> tuple[Tensor, Any]:  # pragma: no cover
         raise NotImplementedError
@@ -66,8 +67,10 @@ class Topology:
     """Base class of registered topologies."""
 
     Params: ClassVar[type[TopologyParams]] = TopologyParams
-    consumes: ClassVar[str] = "sequence"
-    produces: ClassVar[Any] = "vector"  # or a classmethod(params) -> str
+    consumes: ClassVar[Shape] = Shape.SEQUENCE
+    produces: ClassVar[Any] = Shape.VECTOR  # or a classmethod(params) -> Shape
+    #: protocols its models implement (see seqforge.topologies.protocols)
+    implements: ClassVar[tuple[type, ...]] = ()
     supports_tbptt: ClassVar[bool] = False
     allows_bidirectional: ClassVar[bool] = True
 

@@ -16,10 +16,12 @@ import torch
 from pydantic import Field
 from torch import Tensor, nn
 
-from ..data.base import DataInfo
+from ..data.info import DataInfo
 from ..data.transforms.vocab import BOS_ID
+from ..kinds import Shape
 from .attention import Attention
 from .base import InputAdapter, SeqModel, Topology, TopologyParams
+from .protocols import StepDecoder
 
 BOS = BOS_ID  # the vocabulary's fixed <bos> index: the decoder's first input
 
@@ -37,7 +39,7 @@ class EncoderDecoderParams(TopologyParams):
 
 
 class EncoderDecoderModel(SeqModel):
-    produces = "sequence"
+    produces = Shape.SEQUENCE
 
     def __init__(self, info: DataInfo, src_adapter: InputAdapter, encoder, decoder,
                  out_size: int, params: EncoderDecoderParams, embedding: int | None):
@@ -48,7 +50,7 @@ class EncoderDecoderModel(SeqModel):
         self.decoder = decoder
         self.tokens = info.target_vocab is not None
         self.out_size = out_size
-        tgt_info = DataInfo(input="sequence", vocab=info.target_vocab,
+        tgt_info = DataInfo(input=Shape.SEQUENCE, vocab=info.target_vocab,
                             n_features=info.n_targets or 0)
         self.tgt_adapter = InputAdapter(tgt_info, embedding)
         enc_size = encoder.output_size
@@ -155,8 +157,9 @@ class EncoderDecoder(Topology):
     """Sequence in, sequence of another length out."""
 
     Params = EncoderDecoderParams
-    consumes = "sequence"
-    produces = "sequence"
+    consumes = Shape.SEQUENCE
+    produces = Shape.SEQUENCE
+    implements = (StepDecoder,)
 
     def build(self, info, out_size):
         p = self.params

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
+from ..kinds import Shape
 from .base import InputAdapter, SeqModel, Topology
 
 
 class ManyToManyModel(SeqModel):
-    produces = "aligned_sequence"
+    produces = Shape.ALIGNED_SEQUENCE
 
     def __init__(self, adapter: InputAdapter, rnn, out_size: int):
         super().__init__()
@@ -30,8 +31,8 @@ class ManyToManyModel(SeqModel):
 class ManyToMany(Topology):
     """Aligned sequence in, sequence out (same length)."""
 
-    consumes = "sequence"
-    produces = "aligned_sequence"
+    consumes = Shape.SEQUENCE
+    produces = Shape.ALIGNED_SEQUENCE
     supports_tbptt = True
 
     def build(self, info, out_size):

@@ -11,6 +11,7 @@ from typing import Literal
 import torch
 from torch import Tensor, nn
 
+from ..kinds import Shape
 from ..recurrent import final_hidden
 from .base import InputAdapter, SeqModel, Topology, TopologyParams
 
@@ -20,7 +21,7 @@ class ManyToOneParams(TopologyParams):
 
 
 class ManyToOneModel(SeqModel):
-    produces = "vector"
+    produces = Shape.VECTOR
 
     def __init__(self, adapter, rnn, out_size: int, pooling: str):
         super().__init__()
@@ -54,8 +55,8 @@ class ManyToOne(Topology):
     """Sequence in, one vector out."""
 
     Params = ManyToOneParams
-    consumes = "sequence"
-    produces = "vector"
+    consumes = Shape.SEQUENCE
+    produces = Shape.VECTOR
 
     def build(self, info, out_size):
         adapter = InputAdapter(info, self.spec.embedding)

@@ -4,7 +4,7 @@ x (B, F) → (B, T, O). ``feed: repeat`` gives the vector to the stack at every 
 ``feed: init_state`` maps it to the initial hidden state of every layer and feeds zeros
 afterwards. T comes from the batch's target (``y`` (B, T, …)); at inference, from an
 integer ``batch["steps"]``, else the ``steps`` parameter, else the dataset's output length
-(``info.meta["length"]``), else 50.
+(``DataInfo.target_length``), else 50.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import torch
 from pydantic import Field
 from torch import nn
 
+from ..kinds import Shape
 from .base import SeqModel, Topology, TopologyParams
 
 
@@ -25,7 +26,7 @@ class OneToManyParams(TopologyParams):
 
 
 class OneToManyModel(SeqModel):
-    produces = "sequence"
+    produces = Shape.SEQUENCE
 
     def __init__(self, rnn, in_features: int, out_size: int, feed: str, steps: int):
         super().__init__()
@@ -59,11 +60,11 @@ class OneToMany(Topology):
     """Vector in, sequence out."""
 
     Params = OneToManyParams
-    consumes = "vector"
-    produces = "sequence"
+    consumes = Shape.VECTOR
+    produces = Shape.SEQUENCE
 
     def build(self, info, out_size):
         in_size = info.n_features if self.params.feed == "repeat" else 1
-        steps = self.params.steps or int(info.meta.get("length", 50))
+        steps = self.params.steps or info.target_length or 50
         return OneToManyModel(self.recurrent(in_size), info.n_features, out_size,
                               self.params.feed, steps)

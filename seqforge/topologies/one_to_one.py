@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from torch import nn
 
+from ..kinds import Shape
 from .base import SeqModel, Topology
 
 
 class OneToOneModel(SeqModel):
-    produces = "vector"
+    produces = Shape.VECTOR
 
     def __init__(self, rnn, out_size: int):
         super().__init__()
@@ -28,8 +29,8 @@ class OneToOneModel(SeqModel):
 class OneToOne(Topology):
     """Vector in, vector out (one recurrent step)."""
 
-    consumes = "vector"
-    produces = "vector"
+    consumes = Shape.VECTOR
+    produces = Shape.VECTOR
 
     def build(self, info, out_size):
         return OneToOneModel(self.recurrent(info.n_features), out_size)

@@ -7,13 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from seqforge.data.io.csv_series import (
-    Series,
-    load_goog,
-    load_series,
-    load_series_csv,
-    select,
-)
+from seqforge.data.io.builtin_series import load_goog, load_series
+from seqforge.data.io.csv_series import Series, load_series_csv, select
 from seqforge.errors import DataError
 
 PRICES = """Date,Open,High,Name

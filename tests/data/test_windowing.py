@@ -1,11 +1,12 @@
-"""windowing: shapes, alignment of targets after windows, chronological splits."""
+"""windowing and chronological splits: shapes, alignment, views, errors."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from seqforge.data.transforms.windowing import make_windows, split_by_fraction, windows_by_split
+from seqforge.data.splits import split_by_fraction
+from seqforge.data.transforms.windowing import window_spans, windows_at
 from seqforge.errors import DataError
 
 
@@ -14,45 +15,30 @@ def ramp(n: int, c: int = 3) -> np.ndarray:
     return np.arange(n)[:, None] * 10.0 + np.arange(c)[None, :]  # (n, c)
 
 
-def test_shapes_and_alignment():
+def test_spans_shapes_and_alignment():
     values = ramp(20)
-    x, y = make_windows(values, window=5, horizon=2, input_idx=[0, 1, 2], target_idx=[1])
-    assert x.shape == (14, 5, 3)
-    assert y.shape == (14, 2, 1)
+    spans = window_spans(values, 7)
+    assert spans.shape == (14, 7, 3)
     for i in range(14):
-        np.testing.assert_array_equal(x[i], values[i : i + 5])
-        # the first target is the row right after window i
-        assert y[i, 0, 0] == values[i + 5, 1]
-        assert y[i, 1, 0] == values[i + 6, 1]
+        np.testing.assert_array_equal(spans[i], values[i:i + 7])
+
+
+def test_spans_are_views_and_windows_are_copies():
+    values = ramp(10)
+    assert np.shares_memory(window_spans(values, 3), values)
+    x = windows_at(values, 3, np.array([0, 4]))
+    x[0, 0, 0] = -1
+    assert values[0, 0] == 0 and x.flags.c_contiguous and x.dtype == np.float32
+
+
+def test_windows_at_centres_each_window_on_its_mean():
+    x = windows_at(ramp(10), 4, np.array([2, 5]), center=True)
+    np.testing.assert_allclose(x.mean(axis=1), 0, atol=1e-6)
+    np.testing.assert_allclose(x[0, :, 0], [-15, -5, 5, 15])
 
 
 def test_exactly_enough_rows_gives_one_window():
-    x, y = make_windows(ramp(4), 3, 1, [0], [0])
-    assert x.shape == (1, 3, 1) and y.shape == (1, 1, 1)
-
-
-def test_outputs_are_writable_copies():
-    values = ramp(10)
-    x, _ = make_windows(values, 3, 1, [0], [0])
-    x[0, 0, 0] = -1
-    assert values[0, 0] == 0 and x.flags.c_contiguous
-
-
-def test_too_short_message_names_part_and_source():
-    with pytest.raises(DataError) as err:
-        make_windows(ramp(40), 60, 1, [0], [0], source="builtin:goog", part="test")
-    msg = str(err.value)
-    assert "window 60 + horizon 1 needs at least 61 rows" in msg
-    assert "the test part of builtin:goog has 40" in msg
-    assert "test fraction" in msg
-
-
-@pytest.mark.parametrize("kwargs", [dict(window=0), dict(horizon=0), dict(input_idx=[5]),
-                                    dict(target_idx=[])])
-def test_bad_arguments(kwargs):
-    args = dict(window=3, horizon=1, input_idx=[0], target_idx=[0]) | kwargs
-    with pytest.raises(DataError):
-        make_windows(ramp(10), **args)
+    assert window_spans(ramp(4), 4).shape == (1, 4, 3)
 
 
 def test_split_is_chronological_and_covers_everything():
@@ -65,12 +51,3 @@ def test_split_is_chronological_and_covers_everything():
 def test_split_errors(val, test):
     with pytest.raises(DataError, match="series"):
         split_by_fraction(20, val, test)
-
-
-def test_windows_by_split_errors_name_the_part():
-    parts = windows_by_split(ramp(100), 5, 1, [0], [0], val=0.1, test=0.2)
-    assert parts["train"][0].shape == (65, 5, 1)
-    assert parts["val"][0].shape == (5, 5, 1)
-    assert parts["test"][0].shape == (15, 5, 1)
-    with pytest.raises(DataError, match="the val part of prices.csv has 10"):
-        windows_by_split(ramp(100), 10, 1, [0], [0], val=0.1, test=0.2, source="prices.csv")

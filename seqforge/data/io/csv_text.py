@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ...errors import DataError
-from .csv_series import read_table, resolve_columns
+from .table import read_table, resolve_columns
 
 
 def load_labelled_text(

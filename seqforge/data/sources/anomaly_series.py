@@ -27,10 +27,14 @@ from numpy.lib.stride_tricks import sliding_window_view
 from pydantic import Field
 
 from ...errors import DataError
-from ..base import DataBundle, DataInfo, DataParams, DatasetSource, TensorItems, fingerprint
-from ..transforms.scalers import make_scaler
-from ..io.csv_series import load_series_csv, read_table, resolve_columns
+from ...kinds import Shape
+from ..base import DataBundle, DataInfo, DataParams, DatasetSource, Inputs, TensorItems, fingerprint
+from ..facets import AnomalyWindows
 from ..generators.synthetic import anomaly_series
+from ..io.csv_series import load_series_csv
+from ..io.table import Table, as_table, resolve_columns
+from ..transforms.scalers import make_scaler
+from ..transforms.windowing import windows_at
 
 SYNTHETIC = "builtin:synthetic"
 #: generator keys that only make sense for builtin:synthetic
@@ -62,21 +66,12 @@ class AnomalyParams(DataParams):
                            "not change with the training seed)")
 
 
-def windows_of(values: np.ndarray, window: int, starts: np.ndarray, center: bool) -> np.ndarray:
-    """``values`` (N, F) → the model's input windows starting at ``starts``: (M, window, F)
-    float32, each minus its own mean when ``center``."""
-    spans = sliding_window_view(values, window, axis=0)  # (N-W+1, F, W)
-    x = spans[starts].transpose(0, 2, 1).astype(np.float32)  # (M, W, F)
-    if center:
-        x = x - x.mean(axis=1, keepdims=True)
-    return np.ascontiguousarray(x)
-
-
 class AnomalySeries(DatasetSource):
     """Sliding windows over one series, split into normal train/val and the searched rest."""
 
     Params = AnomalyParams
-    provides = "sequence"
+    provides = Shape.SEQUENCE
+    facets = (AnomalyWindows,)
 
     # -- reading -----------------------------------------------------------------------------
     def _read(self) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None, str]:
@@ -96,22 +91,23 @@ class AnomalySeries(DatasetSource):
                             "remove it for a CSV source", source=p.source)
         return self.read_csv(self.resolve_path(p.source), labels=True)
 
-    def read_csv(self, path: Path, *, labels: bool) -> tuple[np.ndarray, np.ndarray | None,
-                                                            np.ndarray | None, str]:
+    def read_csv(self, path: Path | Table, *, labels: bool) -> tuple[np.ndarray, np.ndarray | None,
+                                                                    np.ndarray | None, str]:
         """The value column (and, with ``labels``, the label column) of a CSV file."""
         p = self.params
-        header = read_table(path).header
-        resolve_columns([p.value_column], header, str(path))  # names the columns it has
+        table = as_table(path)
+        header = table.header
+        resolve_columns([p.value_column], header, table.source)  # names the columns it has
         cols = [p.value_column]
         label_col = None
         if labels and p.label_column is not None:
             explicit = "label_column" in p.model_fields_set
             present = p.label_column.lower() in (h.lower() for h in header)
             if present or explicit:
-                resolve_columns([p.label_column], header, str(path))
+                resolve_columns([p.label_column], header, table.source)
                 label_col = p.label_column
                 cols.append(label_col)
-        series = load_series_csv(path, columns=cols, date_column=p.date_column)
+        series = load_series_csv(table, columns=cols, date_column=p.date_column)
         values = series.values[:, 0]
         lab = None
         if label_col is not None:
@@ -140,7 +136,8 @@ class AnomalySeries(DatasetSource):
         if prefix >= n:
             raise DataError(f"normal_fraction {p.normal_fraction} leaves no points to search",
                             source=source)
-        scaler = make_scaler(p.scaler).fit(values[:train_end, None])
+        scaler = (self.saved.facet(AnomalyWindows).scaler if self.saved is not None else
+                  make_scaler(p.scaler).fit(values[:train_end, None]))
         scaled = scaler.transform(values[:, None]).astype(np.float32)  # (N, 1)
 
         def clean_starts(lo: int, hi: int, stride: int) -> np.ndarray:
@@ -159,37 +156,37 @@ class AnomalySeries(DatasetSource):
         test_s = np.arange(max(prefix - W + 1, 0), n - W + 1)  # every window touching the test part
         splits = {name: self._items(scaled, s)
                   for name, s in (("train", train_s), ("val", val_s), ("test", test_s))}
-        meta: dict[str, Any] = {
-            "anomaly": True, "window": W, "center": p.center, "values": values,
-            "scaled": scaled[:, 0],
-            "labels": labels, "dates": dates, "scaler": scaler, "source": source,
-            "value_column": p.value_column if source != SYNTHETIC else "value",
-            "parts": {"train": (0, train_end), "val": (train_end, prefix), "test": (prefix, n)},
-        }
-        info = DataInfo(input="sequence", n_features=1, n_targets=1, meta=meta)
-        return DataBundle(splits["train"], splits["val"], splits["test"], info,
-                          transforms={"scaler": scaler.state_dict()}, source=source,
+        facet = AnomalyWindows(
+            window=W, center=p.center, scaler=scaler,
+            value_column=p.value_column if source != SYNTHETIC else "value",
+            values=values, scaled=scaled[:, 0], labels=labels, dates=dates,
+            parts={"train": (0, train_end), "val": (train_end, prefix), "test": (prefix, n)})
+        info = DataInfo(input=Shape.SEQUENCE, n_features=1, n_targets=1).with_facets(facet)
+        return DataBundle(splits["train"], splits["val"], splits["test"], info, source=source,
                           fingerprint=fingerprint(values, labels, p.model_dump_json()))
 
     def _items(self, scaled: np.ndarray, starts: np.ndarray) -> TensorItems:
-        x = torch.from_numpy(windows_of(scaled, self.params.window, starts,
-                                        self.params.center))  # (M, W, 1)
+        x = torch.from_numpy(windows_at(scaled, self.params.window, starts,
+                                        center=self.params.center))  # (M, W, 1)
         # the target is the input itself: the model must rebuild what it read
         return TensorItems(x=x, y=x, start=torch.from_numpy(starts.astype(np.int64)))
 
     # -- prediction from a file ----------------------------------------------------------
-    def read_inputs(self, path: Path, bundle: DataBundle) -> list[dict[str, Any]]:
-        """A user's CSV (the training value column) → one item: the whole series, scaled
+    def read_inputs(self, inputs: Inputs, info: DataInfo, *,
+                    targets: bool = False) -> list[dict[str, Any]]:
+        """A user's table (the training value column) → one item: the whole series, scaled
         as in training; the task scores every point of it."""
-        values, _, dates, source = self.read_csv(Path(path), labels=False)
+        values, labels, dates, source = self.read_csv(inputs, labels=targets)
         W = self.params.window
         if len(values) < W:
             raise DataError(f"needs at least {W} rows (the model's window) but has "
                             f"{len(values)}", source=source)
-        scaled = bundle.info.meta["scaler"].transform(values[:, None]).astype(np.float32)
+        scaled = info.facet(AnomalyWindows).scaler.transform(values[:, None]).astype(np.float32)
         item: dict[str, Any] = {"x": torch.from_numpy(scaled),  # (N, 1)
                                 "series": source,
                                 "raw": values.tolist()}
         if dates is not None:
             item["dates"] = [str(d) for d in dates]
+        if labels is not None:
+            item["labels"] = labels.tolist()
         return [item]

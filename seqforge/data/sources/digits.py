@@ -7,18 +7,19 @@ the spec's ``seed``. Items are ``{"x": (8, 8) float in [0, 1], "y": 0-d long}``.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
 from ...errors import DataError
-from ..base import DataBundle, DataInfo, DatasetSource, fingerprint
-from ..io.csv_series import optional_column, read_table
+from ...kinds import Shape
+from ..base import DataBundle, DataInfo, DatasetSource, Inputs, fingerprint
+from ..facets import Classes
 from ..io.digits import DIGITS_SOURCE, load_digits_sequences
+from ..io.table import as_table, optional_column
 from ..splits import SplitParams, split_indices, subset
-from ..transforms.classes import known_label
+from ..transforms.classes import class_counts, known_label
 
 DIGIT_CLASSES = [str(d) for d in range(10)]
 #: the digits data stores pixel intensities as whole numbers 0..16
@@ -33,7 +34,8 @@ class Digits(DatasetSource):
     """Handwritten digits read row by row: 8 steps of 8 pixels (sequential MNIST, small)."""
 
     Params = DigitsParams
-    provides = "sequence"
+    provides = Shape.SEQUENCE
+    facets = (Classes,)
 
     def load(self) -> DataBundle:
         p = self.params
@@ -42,21 +44,22 @@ class Digits(DatasetSource):
                               stratified=p.split == "stratified", source=DIGITS_SOURCE)
         cols = {"x": torch.from_numpy(x), "y": torch.from_numpy(y)}
         train, val, test = (subset(cols, i) for i in parts)
-        info = DataInfo(input="sequence", n_features=8, n_classes=10,
-                        class_names=list(DIGIT_CLASSES),
-                        meta={"source": DIGITS_SOURCE, "rows_as_steps": True})
-        return DataBundle(train, val, test, info, transforms={"classes": list(DIGIT_CLASSES)},
-                          source=DIGITS_SOURCE,
+        classes = Classes(names=list(DIGIT_CLASSES), train_counts=class_counts(y[parts[0]], 10))
+        info = DataInfo(input=Shape.SEQUENCE, n_features=8).with_facets(classes)
+        return DataBundle(train, val, test, info, source=DIGITS_SOURCE,
                           fingerprint=fingerprint(x, y, p.model_dump_json(), self.seed))
 
-    def read_inputs(self, path: Path, bundle: DataBundle) -> list[dict[str, Any]]:
+    def read_inputs(self, inputs: Inputs, info: DataInfo, *,
+                    targets: bool = False) -> list[dict[str, Any]]:
         """Images from a CSV: 64 pixel columns (0..16, row by row) and an optional ``label``.
 
         The pixel columns are every column but ``label``, in file order — the layout of
         scikit-learn's ``load_digits().data``.
         """
-        table = read_table(path)
+        table = as_table(inputs)
         label_idx = optional_column("label", table.header)
+        if targets and label_idx is None:
+            raise DataError("has no 'label' column to score against", source=table.source)
         pix_idx = [k for k in range(len(table.header)) if k != label_idx]
         if len(pix_idx) != 64:
             raise DataError(f"expected 64 pixel columns (an 8×8 image, row by row) besides an "
@@ -75,7 +78,7 @@ class Digits(DatasetSource):
                                 source=table.source, line=line)
             item: dict[str, Any] = {"x": torch.from_numpy((px / DIGIT_MAX).reshape(8, 8))}
             if label_idx is not None:
-                item["y"] = known_label(row[label_idx].strip(), bundle.info.class_names,
+                item["y"] = known_label(row[label_idx].strip(), info.facet(Classes).names,
                                          table.source, line)
             items.append(item)
         return items

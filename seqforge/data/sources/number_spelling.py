@@ -13,7 +13,6 @@ have learned how spelling is *composed* from digits, not memorised pairs.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -21,9 +20,11 @@ import torch
 from pydantic import Field
 
 from ...errors import DataError
-from ..base import DataBundle, DataInfo, DataParams, DatasetSource, TensorItems, fingerprint
-from ..io.csv_series import read_table, resolve_columns
+from ...kinds import Shape
+from ..base import DataBundle, DataInfo, DataParams, DatasetSource, Inputs, TensorItems, fingerprint
+from ..facets import Generation
 from ..generators.synthetic import spell_number
+from ..io.table import as_table, resolve_columns
 from ..transforms.vocab import Vocab
 
 SOURCE = "generator:number_spellings"
@@ -48,7 +49,8 @@ class NumberSpelling(DatasetSource):
     """Number → its English words (generated; nothing to download)."""
 
     Params = SpellingParams
-    provides = "vector"
+    provides = Shape.VECTOR
+    facets = (Generation,)
 
     def load(self) -> DataBundle:
         p = self.params
@@ -66,7 +68,8 @@ class NumberSpelling(DatasetSource):
                  "train": values[n_test + n_val:]}
         words = {name: [spell_number(int(v)).split() for v in vals] for name, vals in parts.items()}
         # built from the training spellings only: a word never seen in training is <unk>
-        vocab = Vocab.build(words["train"])
+        vocab = (self.saved.target_vocab if self.saved is not None else
+                 Vocab.build(words["train"]))
         splits = {}
         for name, vals in parts.items():
             if not len(vals):
@@ -77,18 +80,20 @@ class NumberSpelling(DatasetSource):
             y = [torch.tensor(vocab.encode(w, add_eos=True), dtype=torch.long) for w in words[name]]
             splits[name] = TensorItems(x=x, y=y, value=[int(v) for v in vals])
         longest = max(len(w) for ws in words.values() for w in ws) + 1  # + <eos>
-        meta: dict[str, Any] = {"length": longest, "width": width, "max_value": p.max_value,
-                                "input_columns": ["value"], "detokenize": " ".join}
-        info = DataInfo(input="vector", n_features=10 * width, target_vocab=vocab, meta=meta)
-        return DataBundle(splits["train"], splits["val"], splits["test"], info,
-                          transforms={"target_vocab": vocab.to_dict()}, source=SOURCE,
+        info = DataInfo(input=Shape.VECTOR, n_features=10 * width, target_vocab=vocab,
+                        target_length=longest).with_facets(
+            Generation(input_columns=["value"], joiner=" "))
+        return DataBundle(splits["train"], splits["val"], splits["test"], info, source=SOURCE,
                           fingerprint=fingerprint(values, p.model_dump_json()))
 
-    def read_inputs(self, path: Path, bundle: DataBundle) -> list[dict[str, Any]]:
-        """A CSV with a ``value`` column of whole numbers → one spelling each."""
-        table = read_table(path)
+    def read_inputs(self, inputs: Inputs, info: DataInfo, *,
+                    targets: bool = False) -> list[dict[str, Any]]:
+        """A table with a ``value`` column of whole numbers → one spelling each (with the
+        true spelling as target when ``targets``)."""
+        table = as_table(inputs)
         (k,) = resolve_columns(["value"], table.header, table.source)
-        width, top = bundle.info.meta["width"], bundle.info.meta["max_value"]
+        top = self.params.max_value
+        width = len(str(top))
         items = []
         for row, line in zip(table.rows, table.lines):
             text = row[k].strip()
@@ -100,5 +105,9 @@ class NumberSpelling(DatasetSource):
             if not 0 <= v <= top:
                 raise DataError(f"value {v} is outside 0..{top}, the range the model learned",
                                 source=table.source, line=line)
-            items.append({"x": torch.from_numpy(digits_onehot(v, width)), "value": v})
+            item = {"x": torch.from_numpy(digits_onehot(v, width)), "value": v}
+            if targets:
+                item["y"] = torch.tensor(info.target_vocab.encode(spell_number(v).split(),
+                                                                  add_eos=True), dtype=torch.long)
+            items.append(item)
         return items

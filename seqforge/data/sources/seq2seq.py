@@ -29,14 +29,16 @@ import torch
 from pydantic import Field
 
 from ...errors import DataError
-from ..base import DataBundle, DataInfo, DataParams, DatasetSource, TensorItems, fingerprint
-from ..io.csv_series import read_table, resolve_columns
+from ...kinds import Shape
+from ..base import DataBundle, DataInfo, DataParams, DatasetSource, Inputs, TensorItems, fingerprint
+from ..facets import Pairs, Tokens
 from ..generators.synthetic import addition_pairs, date_pairs, reversal_pairs
-from ..transforms.vocab import Vocab
+from ..io.pairs import Pair, read_pairs_file
+from ..io.table import Table, optional_column, resolve_columns
 from ..splits import split_by_fraction
+from ..transforms.vocab import Vocab
 
 GENERATORS = ("dates", "addition", "reversal")
-Pair = tuple[str, str]
 
 
 class Seq2SeqParams(DataParams):
@@ -64,61 +66,6 @@ def _at_key(key: str):
         raise
 
 
-def read_pairs_file(path: Path, source_column: str = "source",
-                    target_column: str = "target") -> list[Pair]:
-    """Pairs from a ``.csv`` (header with the two named columns) or a TSV file.
-
-    A TSV line is ``source<TAB>target``; further tab-separated fields (attributions in
-    Tatoeba exports) are ignored and a first line ``source<TAB>target`` is taken as a
-    header. Raises DataError naming the file (and line) for a missing file, a line
-    without a tab, an empty source or target, or no pairs at all.
-    """
-    source = str(path)
-    if path.suffix.lower() == ".csv":
-        table = read_table(path)
-        si, ti = resolve_columns([source_column, target_column], table.header, table.source)
-        pairs = [(row[si], row[ti]) for row in table.rows]
-        lines = table.lines
-    else:
-        pairs, lines = _read_tsv(path)
-    for (src, tgt), line in zip(pairs, lines):
-        if not src.strip():
-            raise DataError("the source text is empty", source=source, line=line)
-        if not tgt.strip():
-            raise DataError("the target text is empty", source=source, line=line)
-    if not pairs:
-        raise DataError("no source,target pairs in the file", source=source)
-    return pairs
-
-
-def _read_tsv(path: Path) -> tuple[list[Pair], list[int]]:
-    source = str(path)
-    if not path.exists():
-        raise DataError(f"file not found (looked for {path.resolve()})", source=source)
-    if path.is_dir():
-        raise DataError("is a directory, not a file of pairs", source=source)
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError:
-        raise DataError("is not UTF-8 text", source=source) from None
-    except OSError as exc:
-        raise DataError(f"cannot be read: {exc.strerror or exc}", source=source) from None
-    pairs: list[Pair] = []
-    lines: list[int] = []
-    for k, raw in enumerate(text.splitlines(), start=1):
-        if not raw.strip():
-            continue
-        fields = raw.split("\t")
-        if len(fields) < 2:
-            raise DataError("expected 'source<TAB>target' but the line has no tab "
-                            "(for comma-separated pairs name the file .csv)", source=source, line=k)
-        if not pairs and [f.strip().lower() for f in fields[:2]] == ["source", "target"]:
-            continue  # header line
-        pairs.append((fields[0], fields[1]))
-        lines.append(k)
-    return pairs, lines
-
-
 def encode_pair(src: str, tgt: str | None, src_vocab: Vocab, tgt_vocab: Vocab | None
                 ) -> dict[str, Any]:
     """One item: ``x`` (S,) source ids, ``y`` (T,) target ids + <eos> (when tgt is given)."""
@@ -140,7 +87,8 @@ class Seq2SeqDataset(DatasetSource):
     """Source → target string pairs (dates, addition, reversal, or a file of pairs)."""
 
     Params = Seq2SeqParams
-    provides = "sequence"
+    provides = Shape.SEQUENCE
+    facets = (Tokens, Pairs)
 
     # -- where the pairs come from ---------------------------------------------------------
     def _where(self) -> str:
@@ -189,29 +137,44 @@ class Seq2SeqDataset(DatasetSource):
                     "pairs for data.n; lower n (or raise max_digits / max_len)", source=where,
                     path="data.n")
             held[name] = part
-        src_vocab = Vocab.build(list(s) for s, _ in train)
-        tgt_vocab = Vocab.build(list(t) for _, t in train)
+        if self.saved is not None:  # a trained run scored on other pairs keeps its vocabularies
+            src_vocab, tgt_vocab = self.saved.vocab, self.saved.target_vocab
+        else:
+            src_vocab = Vocab.build(list(s) for s, _ in train)
+            tgt_vocab = Vocab.build(list(t) for _, t in train)
         splits = {"train": items_of(train, src_vocab, tgt_vocab)}
         for name in ("val", "test"):
             splits[name] = items_of(held[name], src_vocab, tgt_vocab) if held[name] else None
-        meta = {
-            "seq2seq": True,
-            "source": where,
-            "dropped_overlap": dropped,
-            "max_source_len": max(len(s) for s, _ in pairs),
-            "max_target_len": max(len(t) for _, t in pairs),
-            "train_pairs": train,  # the task's model-free baseline is fitted on these
-        }
-        info = DataInfo(input="sequence", vocab=src_vocab, target_vocab=tgt_vocab, meta=meta)
-        return DataBundle(splits["train"], splits["val"], splits["test"], info,
-                          transforms={"source_vocab": src_vocab.to_dict(),
-                                      "target_vocab": tgt_vocab.to_dict()},
-                          source=where, fingerprint=fingerprint(repr(pairs), p.model_dump_json()))
+        facet = Pairs(max_source_len=max(len(s) for s, _ in pairs),
+                      max_target_len=max(len(t) for _, t in pairs), dropped_overlap=dropped)
+        info = DataInfo(input=Shape.SEQUENCE, vocab=src_vocab, target_vocab=tgt_vocab
+                        ).with_facets(Tokens(level="char"), facet)
+        return DataBundle(splits["train"], splits["val"], splits["test"], info, source=where,
+                          fingerprint=fingerprint(repr(pairs), p.model_dump_json()))
 
     # -- inputs for prediction -------------------------------------------------------------
-    def read_inputs(self, path: Path, bundle: DataBundle) -> list[dict[str, Any]]:
-        """One source string per non-empty line of a UTF-8 text file."""
-        path = Path(path)
+    def read_inputs(self, inputs: Inputs, info: DataInfo, *,
+                    targets: bool = False) -> list[dict[str, Any]]:
+        """Source strings to translate: one per non-empty line of a UTF-8 text file, or the
+        ``source`` column of a table (a pair file's ``target`` column, when present, is
+        kept for scoring)."""
+        p = self.params
+        if isinstance(inputs, Table):
+            (si,) = resolve_columns([p.source_column], inputs.header, inputs.source)
+            ti = optional_column(p.target_column, inputs.header)
+            if targets and ti is None:
+                resolve_columns([p.target_column], inputs.header, inputs.source)
+            return [{**encode_source(row[si], info, source=inputs.source, line=n),
+                     **(_target(row[ti], info) if ti is not None else {})}
+                    for row, n in zip(inputs.rows, inputs.lines)]
+        if Path(inputs).suffix.lower() in (".csv", ".tsv"):
+            pairs = read_pairs_file(Path(inputs), p.source_column, p.target_column)
+            return [{**encode_source(s, info, source=str(inputs)), **_target(t, info)}
+                    for s, t in pairs]
+        if targets:
+            raise DataError("scoring needs source,target pairs: give a .csv or .tsv file",
+                            source=str(inputs))
+        path = Path(inputs)
         if not path.exists():
             raise DataError("input file not found", source=str(path))
         try:
@@ -222,22 +185,28 @@ class Seq2SeqDataset(DatasetSource):
         sources = [(k, ln) for k, ln in lines if ln.strip()]
         if not sources:
             raise DataError("no source strings in the file (one per line)", source=str(path))
-        return [self.encode_source(s, bundle, source=str(path), line=k) for k, s in sources]
-
-    @staticmethod
-    def encode_source(text: str, bundle: DataBundle, *, source: str = "input",
-                      line: int | None = None) -> dict[str, Any]:
-        """An item (x, src) for a new source string; DataError for characters never seen
-        in training (the model has no embedding for them) or an empty string."""
-        vocab: Vocab = bundle.info.vocab
-        if not text:
-            raise DataError("the source string is empty", source=source, line=line)
-        unknown = sorted({c for c in text if c not in vocab})
-        if unknown:
-            raise DataError(
-                f"characters {''.join(unknown)!r} never occur in the training sources of this "
-                f"model, so it cannot read {text!r}", source=source, line=line)
-        return encode_pair(text, None, vocab, None)
+        return [encode_source(s, info, source=str(path), line=k) for k, s in sources]
 
 
-__all__ = ["Seq2SeqDataset", "Seq2SeqParams", "read_pairs_file", "encode_pair", "GENERATORS"]
+def encode_source(text: str, info: DataInfo, *, source: str = "input",
+                  line: int | None = None) -> dict[str, Any]:
+    """An item (x, src) for a new source string; DataError for characters never seen in
+    training (the model has no embedding for them) or an empty string."""
+    vocab: Vocab = info.vocab
+    if not text:
+        raise DataError("the source string is empty", source=source, line=line)
+    unknown = sorted({c for c in text if c not in vocab})
+    if unknown:
+        raise DataError(
+            f"characters {''.join(unknown)!r} never occur in the training sources of this "
+            f"model, so it cannot read {text!r}", source=source, line=line)
+    return encode_pair(text, None, vocab, None)
+
+
+def _target(tgt: str, info: DataInfo) -> dict[str, Any]:
+    return {"y": torch.tensor(info.target_vocab.encode(list(tgt), add_eos=True), dtype=torch.long),
+            "tgt": tgt}
+
+
+__all__ = ["Seq2SeqDataset", "Seq2SeqParams", "read_pairs_file", "encode_pair", "encode_source",
+           "GENERATORS"]

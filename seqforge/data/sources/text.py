@@ -11,7 +11,7 @@ part of L tokens is cut into B equal, contiguous *streams* of ``n = (L-1) // B``
 and every stream into chunks of ``seq_len`` steps. Item ``k·B + b`` is chunk k of
 stream b, so with an unshuffled loader of batch size B, row b of batch k+1 continues row
 b of batch k, and the engine may carry the recurrent state from one batch to the next
-(``info.meta["stateful"]``). Within a batch, truncated BPTT (``train.bptt.truncate``)
+(``DataBundle.stateful``). Within a batch, truncated BPTT (``train.bptt.truncate``)
 cuts the chunk again and carries the state across those pieces.
 
 B is *the loader's batch size*: the bundle (:class:`StreamBundle`) lays the streams out
@@ -27,7 +27,6 @@ and no second setting has to be kept equal to it. Indexing a split directly
 from __future__ import annotations
 
 import math
-from pathlib import Path
 from typing import Any, Literal
 
 import torch
@@ -36,10 +35,21 @@ from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
 
 from ...errors import DataError
-from ..base import DataBundle, DataInfo, DataParams, DatasetSource, fingerprint, sharded_loader
+from ...kinds import Shape
+from ..base import (
+    DataBundle,
+    DataInfo,
+    DataParams,
+    DatasetSource,
+    Inputs,
+    fingerprint,
+    sharded_loader,
+)
+from ..facets import Tokens, TokenStream
+from ..io.table import Table, resolve_columns
 from ..io.text_corpus import STDLIB_SOURCE, read_text_files, stdlib_corpus
-from ..transforms.vocab import UNK_ID, Vocab, detokenize, tokenize
 from ..splits import split_by_fraction
+from ..transforms.vocab import UNK_ID, Vocab, detokenize, tokenize
 
 
 class TextLMParams(DataParams):
@@ -125,7 +135,8 @@ class TokenStreams(Dataset):
 class StreamBundle(DataBundle):
     """A DataBundle whose loaders lay each split out as ``batch_size`` streams, in order.
 
-    The loader is never shuffled: the order of items *is* the continuity of the streams.
+    The loader is never shuffled: the order of items *is* the continuity of the streams
+    (the bundle is ``stateful``).
     """
 
     def loader(self, name: str, batch_size: int, *, shuffle: bool = False,
@@ -147,7 +158,8 @@ class TextLM(DatasetSource):
     """A text corpus for a character (or word) language model."""
 
     Params = TextLMParams
-    provides = "sequence"
+    provides = Shape.SEQUENCE
+    facets = (Tokens, TokenStream)
 
     # -- reading ---------------------------------------------------------------------------
     def _source_name(self) -> str:
@@ -196,7 +208,9 @@ class TextLM(DatasetSource):
                 f"is too short for a language model: its training part has {n_train:,} {unit} "
                 f"(of {len(tokens):,}), fewer than seq_len + 1 = {p.seq_len + 1:,} — add text "
                 "or lower data.seq_len", source=source, path="data.seq_len")
-        vocab = Vocab.build([tokens[parts[0]]], min_freq=p.min_freq, max_size=p.max_vocab)
+        # a trained run scored on other text keeps its vocabulary (new characters: <unk>)
+        vocab = (self.saved.vocab if self.saved is not None else
+                 Vocab.build([tokens[parts[0]]], min_freq=p.min_freq, max_size=p.max_vocab))
         splits: dict[str, TokenStreams | None] = {}
         for name, sl in zip(("train", "val", "test"), parts):
             if sl.stop - sl.start < 2:  # a part of one token has no target
@@ -210,36 +224,40 @@ class TextLM(DatasetSource):
             splits[name] = TokenStreams(ids, p.seq_len, 1, part=name, source=source)
         held_out = parts[2] if splits["test"] is not None else (
             parts[1] if splits["val"] is not None else parts[0])
-        meta: dict[str, Any] = {
-            "stateful": True,  # consecutive batches continue the same streams
-            "level": p.level,
-            "seq_len": p.seq_len,
-            "source": source,
-            "characters": len(text),
-            "sample_prompts": sample_prompts(tokens[held_out], p.level),
-            "unk_rate": {n: float((s.targets() == UNK_ID).float().mean())
-                         for n, s in splits.items() if s is not None},
-        }
-        info = DataInfo(input="sequence", vocab=vocab, target_vocab=vocab, meta=meta)
-        return StreamBundle(
-            splits["train"], splits["val"], splits["test"], info,
-            transforms={"vocab": vocab.to_dict()}, source=source,
-            fingerprint=fingerprint(splits["train"].ids, p.model_dump_json()))
+        stream = TokenStream(
+            seq_len=p.seq_len, characters=len(text),
+            unigram_counts=torch.bincount(splits["train"].ids, minlength=len(vocab)).tolist(),
+            unk_rate={n: float((s.targets() == UNK_ID).float().mean())
+                      for n, s in splits.items() if s is not None},
+            sample_prompts=sample_prompts(tokens[held_out], p.level))
+        info = DataInfo(input=Shape.SEQUENCE, vocab=vocab, target_vocab=vocab).with_facets(
+            Tokens(level=p.level), stream)
+        return StreamBundle(splits["train"], splits["val"], splits["test"], info, source=source,
+                            fingerprint=fingerprint(splits["train"].ids, p.model_dump_json()),
+                            stateful=True)
 
     # -- seqforge predict ------------------------------------------------------------------
-    def read_inputs(self, path: Path, bundle: DataBundle) -> list[dict[str, Any]]:
-        """Every non-blank line of ``path``, to be scored on its own.
+    def read_inputs(self, inputs: Inputs, info: DataInfo, *,
+                    targets: bool = False) -> list[dict[str, Any]]:
+        """Every non-blank line of a text file (or of a table's ``text`` column), to be
+        scored on its own.
 
         Char level: the line is read as it would appear in running text — after a
         newline, and followed by one — so its bits/char cover each of its characters and
         the final newline. Word level: every word after the first is scored (a line of
         one word has nothing to score and is skipped).
         """
-        text = read_text_files([path])
-        vocab: Vocab = bundle.info.vocab
-        level = bundle.info.meta.get("level", "char")
+        if isinstance(inputs, Table):
+            (k,) = resolve_columns(["text"], inputs.header, inputs.source)
+            lines = [(n, row[k]) for row, n in zip(inputs.rows, inputs.lines)]
+            where = inputs.source
+        else:
+            lines = list(enumerate(read_text_files([inputs]).splitlines(), start=1))
+            where = str(inputs)
+        vocab: Vocab = info.vocab
+        level = info.facet(Tokens).level
         items = []
-        for lineno, line in enumerate(text.splitlines(), start=1):
+        for lineno, line in lines:
             if not line.strip():
                 continue
             toks = (["\n", *line, "\n"] if level == "char" else tokenize(line, level))
@@ -248,7 +266,7 @@ class TextLM(DatasetSource):
             ids = torch.tensor(vocab.encode(toks), dtype=torch.long)  # (L,)
             items.append({"x": ids[:-1], "y": ids[1:], "line": lineno, "text": line})
         if not items:
-            raise DataError("has no line with anything to score", source=str(path))
+            raise DataError("has no line with anything to score", source=where)
         return items
 
 

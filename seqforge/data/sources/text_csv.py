@@ -17,11 +17,13 @@ import torch
 from pydantic import Field
 
 from ...errors import DataError
-from ..base import DataBundle, DataInfo, DatasetSource, fingerprint
-from ..io.csv_series import optional_column, read_table, resolve_columns
+from ...kinds import Shape
+from ..base import DataBundle, DataInfo, DatasetSource, Inputs, fingerprint
+from ..facets import Classes, Tokens
 from ..io.csv_text import load_labelled_text
+from ..io.table import as_table, optional_column, resolve_columns
 from ..splits import SplitParams, split_indices, subset
-from ..transforms.classes import class_order, known_label
+from ..transforms.classes import class_counts, class_order, known_label
 from ..transforms.vocab import Vocab, tokenize
 
 
@@ -41,7 +43,8 @@ class TextCSV(DatasetSource):
     """Labelled texts from a CSV (text and label columns), as char or word token ids."""
 
     Params = TextCSVParams
-    provides = "sequence"
+    provides = Shape.SEQUENCE
+    facets = (Classes, Tokens)
 
     def _path(self) -> Path:
         return self.resolve_path(self.params.source)
@@ -57,9 +60,9 @@ class TextCSV(DatasetSource):
         path = self._path()
         source = str(path)
         texts, labels = load_labelled_text(path, p.text_column, p.label_column)
-        saved = self.saved_transforms or {}
+        saved = self.saved
         # scoring a trained run on another file keeps the run's classes and vocabulary
-        classes = list(saved["classes"]) if "classes" in saved else class_order(labels)
+        classes = saved.facet(Classes).names if saved is not None else class_order(labels)
         index = {c: i for i, c in enumerate(classes)}
         unknown = sorted(set(labels) - set(index))
         if unknown:
@@ -71,7 +74,7 @@ class TextCSV(DatasetSource):
         toks = [self.tokens(t) for t in texts]
         # the vocabulary comes from the training split only: val/test words the model
         # never trained on are <unk>, as they will be for real new text
-        vocab = (Vocab.from_dict(saved["vocab"]) if "vocab" in saved else
+        vocab = (saved.vocab if saved is not None else
                  Vocab.build((toks[i] for i in parts[0]), min_freq=p.min_freq,
                              max_size=p.max_vocab))
         cols = {
@@ -80,26 +83,27 @@ class TextCSV(DatasetSource):
             "text": texts,  # kept for prediction files; the collate passes strings through
         }
         train, val, test = (subset(cols, i) for i in parts)
-        info = DataInfo(input="sequence", vocab=vocab, n_classes=len(classes),
-                        class_names=classes,
-                        meta={"source": source, "level": p.level, "text_column": p.text_column,
-                              "label_column": p.label_column})
-        return DataBundle(train, val, test, info,
-                          transforms={"vocab": vocab.to_dict(), "classes": classes},
-                          source=source,
+        info = DataInfo(input=Shape.SEQUENCE, vocab=vocab).with_facets(
+            Classes(names=classes, train_counts=class_counts(y[parts[0]], len(classes))),
+            Tokens(level=p.level))
+        return DataBundle(train, val, test, info, source=source,
                           fingerprint=fingerprint(texts, labels, p.model_dump_json(), self.seed))
 
-    def read_inputs(self, path: Path, bundle: DataBundle) -> list[dict[str, Any]]:
+    def read_inputs(self, inputs: Inputs, info: DataInfo, *,
+                    targets: bool = False) -> list[dict[str, Any]]:
         """Texts to classify from a CSV with the training text column.
 
         A label column (same name as in training) is optional; when present, each label
         must be one the model knows — it is then reported beside the prediction.
         """
         p = self.params
-        table = read_table(path)
+        table = as_table(inputs)
         (text_idx,) = resolve_columns([p.text_column], table.header, table.source)
         label_idx = optional_column(p.label_column, table.header)
-        vocab: Vocab = bundle.info.vocab
+        if targets and label_idx is None:
+            resolve_columns([p.label_column], table.header, table.source)  # names the columns
+        vocab: Vocab = info.vocab
+        classes = info.facet(Classes).names
         items = []
         for row, line in zip(table.rows, table.lines):
             text = row[text_idx].strip()
@@ -111,11 +115,9 @@ class TextCSV(DatasetSource):
                 "text": text,
             }
             if label_idx is not None:
-                item["y"] = known_label(row[label_idx].strip(), bundle.info.class_names,
-                                         table.source, line)
+                item["y"] = known_label(row[label_idx].strip(), classes, table.source, line)
             items.append(item)
         return items
-
 
 
 __all__ = ["TextCSV", "TextCSVParams"]

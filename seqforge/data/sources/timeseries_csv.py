@@ -5,23 +5,31 @@ the target columns that follow. The series is split by time (train, then val, th
 the scaler is fitted on the training rows only, so nothing about the future leaks into
 training. A val/test example's *targets* lie in its part while its input window may
 reach back into the part before — as when forecasting for real.
+
+Items: ``x`` (W, I) scaled inputs, ``y`` (Hz·T,) scaled targets (step-major), ``last``
+(T,) the last observed targets (the persistence forecast) and ``t`` the row of the first
+target. The :class:`~seqforge.data.facets.Series` facet carries the columns and the
+fitted scaler, so a trained run reads new files with nothing else.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import torch
-from numpy.lib.stride_tricks import sliding_window_view
 from pydantic import Field, field_validator
 
 from ...errors import DataError
-from ..base import DataBundle, DataInfo, DataParams, DatasetSource, TensorItems, fingerprint
-from ..transforms.scalers import SCALERS, Scaler, make_scaler
-from ..io.csv_series import Series, load_series, load_series_csv, resolve_columns
+from ...kinds import Shape
+from ..base import DataBundle, DataInfo, DataParams, DatasetSource, Inputs, TensorItems, fingerprint
+from ..facets import Series as SeriesFacet
+from ..io.builtin_series import load_series
+from ..io.csv_series import Series, load_series_csv
+from ..io.table import as_table, resolve_columns
 from ..splits import split_by_fraction
+from ..transforms.scalers import SCALERS, make_scaler
+from ..transforms.windowing import window_spans
 
 
 class TimeseriesParams(DataParams):
@@ -45,110 +53,130 @@ class TimeseriesCSV(DatasetSource):
     """Windows over a numeric CSV series (Google prices built in)."""
 
     Params = TimeseriesParams
-    provides = "sequence"
+    provides = Shape.SEQUENCE
+    facets = (SeriesFacet,)
 
     def _series(self) -> Series:
         p = self.params
         src = p.source if p.source.startswith("builtin:") else str(self.resolve_path(p.source))
         return load_series(src, None, date_column=p.date_column)
 
-    def load(self) -> DataBundle:
+    def _columns(self, series: Series) -> tuple[list[str], list[str], list[str]]:
+        """(columns, inputs, targets) as the file spells them; inputs first, then the
+        targets that are not inputs — the order of the scaler's columns."""
         p = self.params
-        series = _at("data.source", self._series)
         inputs = p.inputs or p.target
         in_idx = _at("data.inputs" if p.inputs else "data.target",
                      resolve_columns, inputs, series.columns, series.source)
         tgt_idx = _at("data.target", resolve_columns, p.target, series.columns, series.source)
-        n = len(series)
-        need = p.window + p.horizon
+        order = in_idx + [k for k in tgt_idx if k not in in_idx]
+        name = series.columns.__getitem__
+        return [name(k) for k in order], [name(k) for k in in_idx], [name(k) for k in tgt_idx]
+
+    def load(self) -> DataBundle:
+        p = self.params
+        series = _at("data.source", self._series)
+        columns, inputs, targets = self._columns(series)
+        values = series.values[:, resolve_columns(columns, series.columns, series.source)]  # (N, C)
+        n, need = len(series), p.window + p.horizon
         if n < need + 2:
-            err = DataError(f"window {p.window} + horizon {p.horizon} needs at least {need} rows "
-                            f"but the series has {n} — lower data.window", source=series.source)
-            err.path = "data.window"
-            raise err
+            raise DataError(f"window {p.window} + horizon {p.horizon} needs at least {need} rows "
+                            f"but the series has {n} — lower data.window", source=series.source,
+                            path="data.window")
         parts = split_by_fraction(n, p.val, p.test, source=series.source)
-        saved = (self.saved_transforms or {}).get("scaler")
-        # a trained run keeps its own scaling, whatever data it is scored on
-        scaler = (Scaler.from_state(saved) if saved else
-                  make_scaler(p.scaler).fit(series.values[parts[0]]))
-        with np.errstate(over="ignore", invalid="ignore"):  # reported below, by column
-            scaled = scaler.transform(series.values).astype(np.float32)  # (N, C)
-        bad = ~np.isfinite(scaled).all(axis=0)  # (C,)
-        if bad.any():  # e.g. 1e308 in a file: finite as float64, not after scaling/float32
-            cols = ", ".join(repr(c) for c, b in zip(series.columns, bad) if b)
-            raise DataError(f"column(s) {cols}: values too large to train on (not finite "
-                            f"in float32 with scaler: {p.scaler}) — rescale the data",
-                            source=series.source)
+        if self.saved is not None:  # a trained run keeps its own scaling, whatever it scores
+            scaler = self.saved.facet(SeriesFacet).scaler
+        else:
+            scaler = make_scaler(p.scaler).fit(values[parts[0]])
+        facet = SeriesFacet(window=p.window, horizon=p.horizon, columns=columns, inputs=inputs,
+                            targets=targets, scaler=scaler, dates=series.dates)
+        scaled = _scaled(facet, values, series.source)  # (N, C) float32
         splits = {}
         for name, sl in zip(("train", "val", "test"), parts):
             if sl.stop <= sl.start:
                 splits[name] = None
                 continue
-            splits[name] = self._windows(series, scaled, in_idx, tgt_idx, sl, name)
-        meta = {
-            "columns": list(series.columns), "inputs": [series.columns[i] for i in in_idx],
-            "targets": [series.columns[i] for i in tgt_idx], "input_idx": in_idx,
-            "target_idx": tgt_idx, "window": p.window, "horizon": p.horizon,
-            "scaler": scaler, "source": series.source,
-            "dates": series.dates, "test_slice": (parts[2].start, parts[2].stop),
-        }
-        info = DataInfo(input="sequence", n_features=len(in_idx), n_targets=len(tgt_idx), meta=meta)
+            first, last = max(sl.start, p.window), sl.stop - p.horizon  # first target rows
+            if last < first:
+                raise DataError(
+                    f"the {name} part of {series.source} ({sl.stop - sl.start} rows) is too short "
+                    f"for window {p.window} + horizon {p.horizon} — lower data.window or "
+                    "data.horizon, or give it a larger fraction", source=series.source,
+                    path="data.window")
+            splits[name] = _windows(facet, scaled, np.arange(first, last + 1))
+        info = DataInfo(input=Shape.SEQUENCE, n_features=len(inputs),
+                        n_targets=len(targets)).with_facets(facet)
         return DataBundle(splits["train"], splits["val"], splits["test"], info,
-                          transforms={"scaler": scaler.state_dict()}, source=series.source,
-                          fingerprint=fingerprint(series.values, p.model_dump_json()))
+                          source=series.source,
+                          fingerprint=fingerprint(values, p.model_dump_json()))
 
-    def _windows(self, series: Series, scaled: np.ndarray, in_idx, tgt_idx, sl: slice, part: str):
-        p = self.params
-        W, Hz = p.window, p.horizon
-        # t = index of the first target row; its inputs are rows t-W .. t-1
-        first = max(sl.start, W)
-        last = sl.stop - Hz  # inclusive
-        if last < first:
-            raise _with_path("data.window", DataError(
-                f"the {part} part of {series.source} ({sl.stop - sl.start} rows) is too short for "
-                f"window {W} + horizon {Hz} — lower data.window or data.horizon, or give it a "
-                f"larger fraction", source=series.source))
-        t = np.arange(first, last + 1)  # (M,)
-        spans = sliding_window_view(scaled, W + Hz, axis=0)  # (N-W-Hz+1, C, W+Hz)
-        s = spans[t - W]  # (M, C, W+Hz)
-        x = s[:, in_idx, :W].transpose(0, 2, 1)  # (M, W, I)
-        y = s[:, tgt_idx, W:].transpose(0, 2, 1)  # (M, Hz, T)
-        last_seen = scaled[t - 1][:, tgt_idx]  # (M, T): persistence baseline's forecast
-        return TensorItems(
-            x=torch.from_numpy(np.ascontiguousarray(x)),
-            y=torch.from_numpy(np.ascontiguousarray(y.reshape(len(t), -1))),  # (M, Hz·T)
-            last=torch.from_numpy(np.ascontiguousarray(last_seen)),
-            t=torch.from_numpy(t),
-        )
+    def read_inputs(self, inputs: Inputs, info: DataInfo, *,
+                    targets: bool = False) -> list[dict[str, Any]]:
+        """Windows of the input columns in a user's table (a file or one in memory).
 
-    def read_inputs(self, path: Path, bundle: DataBundle) -> list[dict]:
-        """Every full window in a user's CSV (same columns as training) → one forecast each."""
-        meta = bundle.info.meta
-        series = load_series_csv(path, columns=None, date_column=self.params.date_column)
-        cols = resolve_columns(meta["columns"], series.columns, series.source)
-        values = series.values[:, cols]
-        scaler: Scaler = meta["scaler"]
-        scaled = scaler.transform(values).astype(np.float32)
-        W = self.params.window
-        if len(scaled) < W:
-            raise DataError(f"needs at least {W} rows (the model's window) but has {len(scaled)}",
-                            source=str(path))
-        xs = sliding_window_view(scaled, W, axis=0)  # (M, C, W)
-        items = []
-        for i in range(xs.shape[0]):
-            x = xs[i][meta["input_idx"]].T  # (W, I)
-            last = scaled[i + W - 1, meta["target_idx"]]
-            item = {"x": torch.from_numpy(np.ascontiguousarray(x)),
-                    "last": torch.from_numpy(np.ascontiguousarray(last))}
-            if series.dates is not None:
+        Prediction (``targets=False``): every full window → one forecast of the rows that
+        follow it, the last window included; only the columns the model reads are
+        required (others may be absent or hold text). Scoring (``targets=True``): every
+        window whose ``horizon`` following rows are in the table, with its true ``y``."""
+        facet = info.facet(SeriesFacet, needed_by="dataset 'timeseries_csv'")
+        table = as_table(inputs)
+        lower = {h.lower() for h in table.header}
+        with_targets = targets or all(c.lower() in lower for c in facet.targets)
+        columns = facet.columns if with_targets else facet.inputs
+        series = load_series_csv(table, columns=columns, date_column=self.params.date_column)
+        W, Hz = facet.window, facet.horizon
+        need = W + Hz if targets else W
+        if len(series) < need:
+            raise DataError(f"needs at least {need} rows (the model's window"
+                            + (f" + horizon {Hz}" if targets else "") + f") but has {len(series)}",
+                            source=series.source)
+        scaled = _scaled(facet, series.values, series.source, columns=columns)  # (N, C')
+        if targets:
+            ds = _windows(facet, scaled, np.arange(W, len(series) - Hz + 1))
+            items = [ds[i] for i in range(len(ds))]
+        else:
+            sel = [columns.index(c) for c in facet.inputs]
+            xs = window_spans(scaled, W)[:, :, sel]  # (M, W, I)
+            items = [{"x": torch.from_numpy(np.ascontiguousarray(x))} for x in xs]
+            if with_targets:
+                tsel = [columns.index(c) for c in facet.targets]
+                for i, item in enumerate(items):  # the persistence forecast of each window
+                    item["last"] = torch.from_numpy(np.ascontiguousarray(scaled[i + W - 1, tsel]))
+        if series.dates is not None:
+            for i, item in enumerate(items):
                 item["after"] = str(series.dates[i + W - 1])
-            items.append(item)
         return items
 
 
-def _with_path(path: str, err: DataError) -> DataError:
-    err.path = err.path or path
-    return err
+def _scaled(facet: SeriesFacet, values: np.ndarray, source: str,
+            columns: list[str] | None = None) -> np.ndarray:
+    """Scaled values (N, C) as float32; a DataError names columns that overflow."""
+    cols = None if columns is None else [facet.columns.index(c) for c in columns]
+    with np.errstate(over="ignore", invalid="ignore"):  # reported below, by column
+        scaled = facet.scaler.transform(values, columns=cols).astype(np.float32)  # (N, C)
+    bad = ~np.isfinite(scaled).all(axis=0)  # (C,)
+    if bad.any():  # e.g. 1e308 in a file: finite as float64, not after scaling/float32
+        names = columns or facet.columns
+        shown = ", ".join(repr(c) for c, b in zip(names, bad) if b)
+        raise DataError(f"column(s) {shown}: values too large to train on (not finite in "
+                        f"float32 after scaling) — rescale the data", source=source)
+    return scaled
+
+
+def _windows(facet: SeriesFacet, scaled: np.ndarray, t: np.ndarray) -> TensorItems:
+    """Items whose first target row is ``t`` (M,): inputs are rows t-W .. t-1."""
+    W, Hz = facet.window, facet.horizon
+    spans = window_spans(scaled, W + Hz)  # (N-W-Hz+1, W+Hz, C)
+    s = spans[t - W]  # (M, W+Hz, C)
+    x = s[:, :W, facet.input_idx]  # (M, W, I)
+    y = s[:, W:, facet.target_idx]  # (M, Hz, T)
+    last_seen = scaled[t - 1][:, facet.target_idx]  # (M, T): persistence baseline's forecast
+    return TensorItems(
+        x=torch.from_numpy(np.ascontiguousarray(x)),
+        y=torch.from_numpy(np.ascontiguousarray(y.reshape(len(t), -1))),  # (M, Hz·T)
+        last=torch.from_numpy(np.ascontiguousarray(last_seen)),
+        t=torch.from_numpy(t),
+    )
 
 
 def _at(path: str, fn, *args):
@@ -156,7 +184,8 @@ def _at(path: str, fn, *args):
     try:
         return fn(*args)
     except DataError as err:
-        raise _with_path(path, err) from None
+        err.path = err.path or path
+        raise
 
 
 __all__ = ["TimeseriesCSV", "TimeseriesParams", "SCALERS"]

@@ -15,7 +15,6 @@ has learned to read the class.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -23,9 +22,11 @@ import torch
 from pydantic import Field, field_validator
 
 from ...errors import DataError
-from ..base import DataBundle, DataInfo, DataParams, DatasetSource, TensorItems, fingerprint
-from ..io.csv_series import read_table, resolve_columns
-from ..generators.synthetic import FREQ_RANGE, WAVEFORM_CLASSES, waveform_condition, waveforms
+from ...kinds import Shape
+from ..base import DataBundle, DataInfo, DataParams, DatasetSource, Inputs, TensorItems, fingerprint
+from ..facets import Generation
+from ..generators.synthetic import WAVEFORM_CLASSES, waveform_condition, waveforms
+from ..io.table import as_table, resolve_columns
 
 SOURCE = "generator:waveforms"
 
@@ -58,7 +59,8 @@ class Waveforms(DatasetSource):
     """Class + frequency → the waveform (generated; nothing to download)."""
 
     Params = WaveformParams
-    provides = "vector"
+    provides = Shape.VECTOR
+    facets = (Generation,)
 
     def load(self) -> DataBundle:
         p = self.params
@@ -72,28 +74,27 @@ class Waveforms(DatasetSource):
                 x=torch.from_numpy(cond),  # (n, K+1)
                 y=torch.from_numpy(np.ascontiguousarray(y)),  # (n, T, 1)
                 kind=[classes[i] for i in labels],
-                freq=[float(f) for f in freqs],  # exact: the baseline redraws from it
+                freq=[float(f) for f in freqs],
+                baseline=torch.from_numpy(sine_at(freqs, p.length)),  # (n, T, 1)
             ) if n else None
-        meta: dict[str, Any] = {
-            "length": p.length, "classes": list(classes), "freq_range": list(FREQ_RANGE),
-            "input_columns": ["kind", "freq"], "label_column": "kind",
-            "baseline": ("sine at the requested frequency", self._baseline),
-        }
-        info = DataInfo(input="vector", n_features=len(classes) + 1, n_targets=1,
-                        class_names=list(classes), meta=meta)
+        facet = Generation(input_columns=["kind", "freq"], label_column="kind",
+                           baseline_name="sine at the requested frequency")
+        info = DataInfo(input=Shape.VECTOR, n_features=len(classes) + 1, n_targets=1,
+                        target_length=p.length).with_facets(facet)
         return DataBundle(splits["train"], splits["val"], splits["test"], info, source=SOURCE,
                           fingerprint=fingerprint(splits["train"].columns["y"],
                                                   p.model_dump_json()))
 
-    def _baseline(self, ds: TensorItems) -> torch.Tensor:
-        """Baseline drawings for a split's examples: (N, T, 1)."""
-        return torch.from_numpy(sine_at(np.asarray(ds.columns["freq"]), self.params.length))
-
-    def read_inputs(self, path: Path, bundle: DataBundle) -> list[dict[str, Any]]:
-        """A CSV of ``kind,freq`` rows (freq in cycles per step) → one drawing each."""
-        table = read_table(path)
+    def read_inputs(self, inputs: Inputs, info: DataInfo, *,
+                    targets: bool = False) -> list[dict[str, Any]]:
+        """A table of ``kind,freq`` rows (freq in cycles per step) → one drawing each."""
+        if targets:
+            raise DataError("waveform requests carry no true drawing to score against; "
+                            "score with seqforge evaluate RUN --split test",
+                            source=str(getattr(inputs, "source", inputs)))
+        table = as_table(inputs)
         k_kind, k_freq = resolve_columns(["kind", "freq"], table.header, table.source)
-        classes = tuple(bundle.info.meta["classes"])
+        classes = tuple(self.params.classes)
         items = []
         for row, line in zip(table.rows, table.lines):
             kind, text = row[k_kind].strip(), row[k_freq].strip()

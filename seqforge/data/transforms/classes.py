@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 from ...errors import DataError
@@ -28,3 +29,8 @@ def known_label(label: str, classes: list[str], source: str, line: int) -> torch
                         f"{shown}", source=source, line=line)
     return torch.tensor(classes.index(label), dtype=torch.long)
 
+
+
+def class_counts(y: np.ndarray, n_classes: int) -> list[int]:
+    """How many of the class indices ``y`` (N,) fall in each of ``n_classes`` classes."""
+    return [int(c) for c in np.bincount(np.asarray(y, dtype=np.int64), minlength=n_classes)]

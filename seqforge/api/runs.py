@@ -1,0 +1,148 @@
+"""A trained run: :class:`Run`, :func:`load_run` and :func:`evaluate_run`.
+
+A run directory stands alone: its checkpoint holds the weights, the data description
+(``DataInfo`` with the fitted scaler, vocabularies, class names and columns) and the
+task's fitted state, so loading it reads no training data. The run's own data is read
+only when a split of it is asked for (``run.bundle``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ..data.base import DataBundle, DatasetSource
+from ..data.info import DataInfo
+from ..engine import evaluate as ev
+from ..engine.checkpoint import load_checkpoint
+from ..engine.device import resolve_device
+from ..engine.rundir import RunDir
+from ..engine.state import CHECKPOINT_FORMAT
+from ..errors import RunDirError
+from ..spec.schema import Spec
+from ..spec.validate import load_spec
+from ..tasks.base import Task
+from .build import build_from_state, dataset_source, load_data, make_task
+from .inputs import input_batches, input_items
+
+
+@dataclass
+class Run:
+    """A trained (or loaded) run: its model, task, data description and directory."""
+
+    spec: Spec
+    model: torch.nn.Module
+    task: Task
+    info: DataInfo
+    source: DatasetSource
+    history: list[dict[str, Any]] = field(default_factory=list)
+    summary: dict[str, Any] = field(default_factory=dict)
+    dir: Path | None = None
+    device: torch.device = field(default_factory=lambda: torch.device("cpu"))
+    _bundle: DataBundle | None = None
+
+    @property
+    def metrics(self) -> list[dict[str, Any]]:
+        return self.history
+
+    @property
+    def bundle(self) -> DataBundle:
+        """The run's own data (read on first use, with the run's fitted transforms)."""
+        if self._bundle is None:
+            self._bundle = load_data(self.spec, dataset_source(self.spec, self.info))
+        return self._bundle
+
+    def predict(self, inputs: Any, *, columns: list[str] | None = None) -> list[dict[str, Any]]:
+        """Predictions in the task's own terms (prices, labels, decoded strings …).
+
+        ``inputs``: a file path, a table (DataFrame, dict of columns, 2-D array of rows
+        with ``columns``), or prepared model inputs (items, a batch, a tensor of x's) —
+        see :mod:`seqforge.api.inputs`.
+        """
+        return ev.predict(self.model, self.task, input_batches(self, inputs, columns=columns),
+                          self.device)
+
+    def task_for(self, bundle: DataBundle) -> Task:
+        """The run's task seeing ``bundle``'s loaded data, with the run's fitted state."""
+        task = make_task(self.spec, bundle.info)
+        task.load_state_dict(self.task.state_dict())
+        return task
+
+    def evaluate(self, split: str = "test", *, data: Any = None,
+                 bundle: DataBundle | None = None) -> dict[str, Any]:
+        """The task's metrics with the baseline beside them: on a split of the run's data
+        (or of ``bundle``), or on every row of ``data`` (a file or a table with targets)."""
+        bs = self.spec.train.batch_size
+        if data is not None:
+            ds = input_items(self, data, targets=True)
+            if isinstance(ds, dict):
+                raise RunDirError("evaluate needs items with targets, not a collated batch")
+            task = self.task
+            loader, stateful = ev.item_batches(ds, self.source.collate, bs), False
+        else:
+            bundle = bundle or self.bundle
+            ds = bundle.split(split)
+            if ds is None or len(ds) == 0:
+                raise RunDirError(f"the data has no {split!r} split")
+            task = self.task_for(bundle)
+            loader, stateful = bundle.loader(split, bs), bundle.stateful
+        metrics = ev.evaluate(self.model, task, loader, self.device, split, stateful=stateful)
+        return {"model": metrics, "baseline": {"name": task.baseline_name(), **task.baseline(ds)},
+                "examples": len(ds)}
+
+
+def load_run(path: str | Path, *, device: str = "cpu", checkpoint: str = "best") -> Run:
+    """Load a finished (or interrupted) run directory for inference — no data is read."""
+    rd = RunDir(Path(path))
+    spec_file = rd.path / "spec.resolved.yaml"
+    if not spec_file.exists():
+        raise RunDirError(f"{rd.path}: not a seqforge run directory (no spec.resolved.yaml)")
+    origin = rd.read_json("origin.json") if (rd.path / "origin.json").exists() else {}
+    # relative data paths resolve against the original spec's folder, not the run dir
+    spec = load_spec(spec_file, base_dir=origin.get("base_dir", Path.cwd()))
+    ck_path = rd.checkpoints / f"{checkpoint}.pt"
+    if not ck_path.exists():
+        ck_path = rd.checkpoints / "last.pt"
+    dev = resolve_device(device)
+    ck = load_checkpoint(ck_path, map_location=dev)
+    if ck.get("format") != CHECKPOINT_FORMAT:
+        raise RunDirError(f"{ck_path}: not a {CHECKPOINT_FORMAT} checkpoint (format "
+                          f"{ck.get('format')!r}); it was written by another seqforge version "
+                          "— retrain with this one")
+    info = DataInfo.from_state(ck.get("data_info"), where=str(ck_path))
+    built = build_from_state(spec, info, ck.get("task_state") or {})
+    built.model.load_state_dict(ck["model"])
+    built.model.to(dev).eval()
+    summary = rd.read_json("summary.json") if (rd.path / "summary.json").exists() else {}
+    return Run(spec, built.model, built.task, info, built.source, rd.read_metrics(), summary,
+               rd.path, dev)
+
+
+def evaluate_run(path: str | Path, *, split: str = "test", data: list[str] = (),
+                 device: str = "cpu") -> dict[str, Any]:
+    """``seqforge evaluate``: a run's metrics on a split, or on other data.
+
+    ``data``: ``key=value`` items override keys of the run's data section
+    (``["source=other.csv"]``) and score that data's ``split``; a plain path scores every
+    row of that file. Either way the run's own scaler, vocabulary and classes are used.
+    """
+    run = load_run(path, device=device)
+    files = [d for d in data if "=" not in d]
+    keys = [d for d in data if "=" in d]
+    if files:
+        if len(files) > 1 or keys:
+            raise RunDirError("--data takes one file to score, or key=value overrides, not both")
+        return run.evaluate(data=Path(files[0]))
+    if keys:
+        rd = RunDir(Path(path))
+        spec = load_spec(rd.path / "spec.resolved.yaml", overrides=[f"data.{d}" for d in keys],
+                         base_dir=Path.cwd())
+        bundle = load_data(spec, dataset_source(spec, run.info))
+        return run.evaluate(split, bundle=bundle)
+    return run.evaluate(split)
+
+
+__all__ = ["Run", "load_run", "evaluate_run"]

@@ -1,0 +1,174 @@
+"""``train``: a spec in, a trained :class:`~seqforge.api.runs.Run` and a run directory out.
+
+Builds what the spec names (:mod:`seqforge.api.build`), hands it to the engine's
+:class:`~seqforge.engine.loop.Trainer`, then — on the best weights — calibrates the task
+on validation data, scores the test split beside the baseline, writes the summary and
+the task's artifacts. Resuming continues a run directory from its last checkpoint.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ..engine import distributed
+from ..engine import evaluate as ev
+from ..engine.callbacks import Callback, default_progress
+from ..engine.checkpoint import load_checkpoint, save_checkpoint
+from ..engine.device import choose_threads, resolve_device
+from ..engine.loop import Trainer
+from ..engine.rundir import RunDir, environment_record
+from ..plots import loss_curve
+from ..spec.schema import Spec
+from ..spec.validate import load_spec
+from ..tasks.base import ArtifactContext, Task
+from .build import Built, build, optimizer_for, schedule_for
+from .resume import prepare_run_dir, resume_checkpoint
+from .runs import Run
+
+
+def train(spec: Spec | str | Path | dict, *, out: str | Path | None = "runs",
+          callbacks: Iterable[Callback] = (), quiet: bool = True, device: str | None = None,
+          resume: str | Path | bool | None = None, overrides=None) -> Run:
+    """Train a spec; write a run directory under ``out`` (None: write nothing).
+
+    ``quiet=True`` prints nothing (embedding); the CLI passes ``quiet=False``.
+    ``resume``: a run directory (or True for the latest run of this spec) to continue.
+    """
+    if not isinstance(spec, Spec):
+        spec = load_spec(spec, overrides=overrides)
+    if device is not None:
+        spec = spec.model_copy(update={"train": spec.train.model_copy(update={"device": device})})
+    dev = resolve_device(spec.train.device)
+    world = distributed.setup(dev)  # a no-op unless launched by torchrun
+    dev = distributed.device_for(world, dev)
+    threads = choose_threads(spec.train.threads, spec.train.batch_size, spec.model.hidden_size)
+    if dev.type == "cpu":
+        torch.set_num_threads(threads)
+    try:
+        return _train(spec, out, callbacks, quiet, resume, dev, threads, world)
+    finally:
+        distributed.teardown()
+
+
+def make_trainer(spec: Spec, built: Built, device: torch.device, *, run_dir: RunDir | None = None,
+                 callbacks: Iterable[Callback] = (), threads: int = 1, world=None) -> Trainer:
+    """The engine's Trainer for a built spec, its optimizer and schedule resolved here."""
+    m = spec.model
+    dev = device
+    return Trainer(
+        spec.train, built.model, built.task, built.bundle,
+        optimizer=optimizer_for(spec, built.model), schedule=schedule_for(spec), device=dev,
+        run_dir=run_dir, callbacks=list(callbacks), threads=threads, world=world, seed=spec.seed,
+        name=spec.name, label=f"{m.cell.name}×{m.num_layers} ({m.hidden_size}) {m.topology.name}",
+        record={"spec": spec.resolved(), "data_info": built.info.to_state(),
+                "data_fingerprint": built.bundle.fingerprint})
+
+
+def _train(spec, out, callbacks, quiet, resume, dev, threads, world) -> Run:
+    if world.is_main:
+        run_dir, resume_from = prepare_run_dir(spec, out, resume)
+    else:  # other ranks read the checkpoint to resume from, and write nothing
+        run_dir = None
+        resume_from = resume_checkpoint(spec, out, resume) if resume else None
+        distributed.barrier()
+    if world.is_main and world.distributed:
+        distributed.barrier()  # rank 0 has swept stale files before anyone reads
+    built = build(spec)
+    cbs = (list(callbacks) + default_progress(quiet)) if world.is_main else []
+    trainer = make_trainer(spec, built, dev, run_dir=run_dir, callbacks=cbs, threads=threads,
+                           world=world)
+    if resume_from is not None:
+        trainer.restore(resume_from)
+        if run_dir is not None:
+            run_dir.rewrite_metrics(trainer.state.history)
+            st = trainer.state
+            trainer.emit("on_message", f"resuming {run_dir.path} at epoch {st.epoch + 1}"
+                         + (f", batch {st.batch_in_epoch + 1}" if st.batch_in_epoch else ""))
+    elif run_dir is not None:
+        run_dir.write_spec(spec.resolved())
+        run_dir.write_json("origin.json", {"spec_file": spec.file, "base_dir": str(spec.base_dir)})
+    t0 = time.perf_counter()
+    history = trainer.fit()
+    elapsed = time.perf_counter() - t0
+    run = Run(spec, trainer.base_model, built.task, built.info, built.source, history, {},
+              run_dir.path if run_dir else None, dev, _bundle=built.bundle)
+    if not world.is_main:  # rank 0 scores, plots and writes the summary
+        return run
+    if run_dir is not None:
+        run_dir.write_json("env.json", environment_record(
+            device=dev, seed=spec.seed, data_fingerprint=built.bundle.fingerprint,
+            data_source=built.bundle.source, threads=threads,
+            compile_decision=trainer.compile_decision, precision=spec.train.precision))
+    run.summary = summary = _finish(spec, built, trainer, run_dir, dev, elapsed)
+    trainer.emit("on_train_end", summary)
+    return run
+
+
+def _finish(spec: Spec, built: Built, trainer: Trainer, run_dir: RunDir | None, dev,
+            elapsed: float) -> dict[str, Any]:
+    """Best weights → calibrate → test metrics and baseline → summary and artifacts."""
+    bundle, task, model = built.bundle, built.task, trainer.base_model
+    best = run_dir.checkpoints / "best.pt" if run_dir is not None else None
+    weights = "last"
+    if best is not None and best.exists() and trainer.state.best_epoch:
+        model.load_state_dict(load_checkpoint(best, map_location=dev)["model"])
+        weights = f"best (epoch {trainer.state.best_epoch}, by {trainer.monitor})"
+    bs = spec.train.batch_size
+    if bundle.val is not None and len(bundle.val):
+        task.calibrate(ev.outputs(model, bundle.loader("val", bs), dev, stateful=bundle.stateful))
+        if run_dir is not None:  # what calibration learnt travels with the checkpoints
+            _store_task_state(run_dir, task)
+    test_loader = bundle.loader("test", bs)
+    test = trainer.evaluate(test_loader, "test") if test_loader is not None else {}
+    baseline = task.baseline(bundle.test if test_loader is not None else bundle.val)
+    history = trainer.state.history
+    summary = {
+        "name": spec.name,
+        "task": spec.task.name,
+        "epochs_run": trainer.state.epoch,
+        "steps": trainer.state.step,
+        "stopped_early": trainer.state.epoch < spec.train.epochs,
+        "monitor": trainer.monitor,
+        "best": trainer.state.best,
+        "best_epoch": trainer.state.best_epoch,
+        "weights": weights,
+        "train_time_s": elapsed,
+        "parameters": sum(p.numel() for p in model.parameters()),
+        "final": history[-1] if history else {},
+        "test": test,
+        "baseline": {"name": task.baseline_name(), **baseline},
+        "beats_baseline": beats(task, test, baseline),
+    }
+    if run_dir is not None:
+        ctx = ArtifactContext(run_dir.path, model, bundle, ev.Passes(model, dev, bundle.collate),
+                              history, summary)
+        files = [loss_curve(history, run_dir.path / "loss.png", title=spec.name)]
+        with ev.eval_mode(model):
+            files += task.artifacts(ctx)
+        summary["artifacts"] = [str(Path(f).relative_to(run_dir.path)) for f in files if f]
+        run_dir.write_json("summary.json", summary)
+    return summary
+
+
+def _store_task_state(run_dir: RunDir, task: Task) -> None:
+    for name in ("best.pt", "last.pt"):
+        path = run_dir.checkpoints / name
+        if path.exists():
+            ck = load_checkpoint(path, map_location="cpu")
+            ck["task_state"] = task.state_dict()
+            save_checkpoint(path, ck)
+
+
+def beats(task: Task, test: dict[str, float], base: dict[str, float]) -> dict[str, bool]:
+    """Per baseline metric: does the model's test value beat it?"""
+    out = {}
+    for k, b in base.items():
+        key = f"test_{k}"
+        if key in test and isinstance(b, (int, float)):
+            out[k] = (test[key] > b) if task.is_higher_better(k) else (test[key] < b)
+    return out

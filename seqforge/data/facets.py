@@ -1,0 +1,135 @@
+"""The built-in facets of :class:`~seqforge.data.info.DataInfo`, one per family of tasks.
+
+Each says what a dataset knows that its tasks need. Fields marked ``exclude=True`` are
+the loaded data itself (for plots and baselines while the data is at hand); everything
+else is saved with a run, so a run directory predicts on new data without the training
+file.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Literal
+
+from pydantic import Field
+
+from .info import Facet, ScalerField
+
+
+class Series(Facet):
+    """Windows over a numeric series: ``window`` rows of ``inputs`` → ``horizon`` rows of
+    ``targets`` (required by ``forecast``)."""
+
+    name: ClassVar[str] = "series"
+    summary: ClassVar[str] = "windows over a numeric series with target columns"
+
+    window: int
+    horizon: int
+    #: the columns the model reads, in the scaler's order: inputs, then targets not among them
+    columns: list[str]
+    inputs: list[str]
+    targets: list[str]
+    #: fitted on the training rows of ``columns`` only
+    scaler: ScalerField
+    #: date of every row of the loaded series (None without a date column)
+    dates: Any = Field(None, exclude=True)
+
+    @property
+    def input_idx(self) -> list[int]:
+        return [self.columns.index(c) for c in self.inputs]
+
+    @property
+    def target_idx(self) -> list[int]:
+        return [self.columns.index(c) for c in self.targets]
+
+
+class Classes(Facet):
+    """One label per example out of ``names`` (required by ``classify``)."""
+
+    name: ClassVar[str] = "classes"
+    summary: ClassVar[str] = "a class label per example"
+
+    #: class index → label, as reported in predictions
+    names: list[str]
+    #: examples of each class in the training split (majority baseline, class weights)
+    train_counts: list[int]
+
+
+class Tokens(Facet):
+    """Inputs are text cut into tokens at ``level`` (ids in ``DataInfo.vocab``)."""
+
+    name: ClassVar[str] = "tokens"
+    summary: ClassVar[str] = "text read as character or word tokens"
+
+    level: Literal["char", "word"]
+
+
+class TokenStream(Facet):
+    """A corpus laid out as contiguous streams, next-token targets at every step
+    (required by ``language_model``)."""
+
+    name: ClassVar[str] = "token_stream"
+    summary: ClassVar[str] = "a token stream with next-token targets"
+
+    seq_len: int
+    #: characters of the corpus read
+    characters: int = 0
+    #: how often each target id occurs in the training part (the unigram baseline)
+    unigram_counts: list[int]
+    #: share of <unk> targets per split
+    unk_rate: dict[str, float] = Field(default_factory=dict)
+    #: starts of held-out lines, for the samples written after training
+    sample_prompts: list[str] = Field(default_factory=list)
+
+
+class Pairs(Facet):
+    """(source, target) token sequences for an encoder–decoder (required by ``seq2seq``)."""
+
+    name: ClassVar[str] = "pairs"
+    summary: ClassVar[str] = "source and target token sequences"
+
+    max_source_len: int
+    max_target_len: int
+    #: held-out pairs dropped because their source occurs in training
+    dropped_overlap: dict[str, int] = Field(default_factory=dict)
+
+
+class AnomalyWindows(Facet):
+    """Windows over one series, split into a normal prefix (train, val) and the searched
+    rest (required by ``anomaly``)."""
+
+    name: ClassVar[str] = "anomaly_windows"
+    summary: ClassVar[str] = "windows over a series with a normal prefix"
+
+    window: int
+    #: each window minus its own mean
+    center: bool
+    scaler: ScalerField
+    value_column: str
+    #: the loaded series (N,) raw and scaled, its 0/1 labels and dates, and the point
+    #: ranges [lo, hi) of train / val / test
+    values: Any = Field(None, exclude=True)
+    scaled: Any = Field(None, exclude=True)
+    labels: Any = Field(None, exclude=True)
+    dates: Any = Field(None, exclude=True)
+    parts: dict[str, tuple[int, int]] = Field(default_factory=dict, exclude=True)
+
+
+class Generation(Facet):
+    """One input vector → a whole target sequence (required by ``generate_sequence``).
+
+    When the dataset has a model-free baseline of its own, its items carry its
+    prediction under ``baseline`` and ``baseline_name`` says what it is."""
+
+    name: ClassVar[str] = "generation"
+    summary: ClassVar[str] = "an input vector and a target sequence"
+
+    #: item columns that describe each request (shown beside predictions)
+    input_columns: list[str] = Field(default_factory=list)
+    #: a column naming each example's class, for plots (None: no classes)
+    label_column: str | None = None
+    baseline_name: str | None = None
+    #: how target tokens join into text
+    joiner: str = " "
+
+
+__all__ = ["Series", "Classes", "Tokens", "TokenStream", "Pairs", "AnomalyWindows", "Generation"]
