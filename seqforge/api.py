@@ -54,10 +54,11 @@ def build(spec: Spec, *, transforms: dict[str, Any] | None = None) -> Built:
     source.saved_transforms = transforms
     try:
         bundle = source.load()
-    except DataError as exc:  # point at the spec key too: file, data.<key>, line
+    except DataError as exc:  # point at the spec key too: the file and line it was written at
         key = exc.path or "data.dataset"
-        raise exc.in_spec(spec.file, key, spec.line_of(*key.split("."))
-                          or spec.line_of("data")) from None
+        mark = spec.mark_of(*key.split("."))
+        raise exc.in_spec(mark.file if mark else spec.file, key,
+                          mark.line if mark else None) from None
     bundle.source_obj = source  # predict-from-file needs the dataset's reader
     task = reg.get("task", spec.task.name)(spec.task.params, bundle)
     topo_cls = reg.get("topology", spec.model.topology.name)
@@ -371,8 +372,8 @@ def evaluate_run(path: str | Path, *, split: str = "test", data: list[str] = (),
     if data:
         rd = RunDir(Path(path))
         origin = rd.read_json("origin.json") if (rd.path / "origin.json").exists() else {}
-        spec = load_spec(rd.path / "spec.resolved.yaml", overrides=[f"data.{d}" for d in data],
-                         base_dir=Path.cwd())
+        spec = load_spec(rd.path / "spec.resolved.yaml", overrides=list(data),
+                         override_flag="--data", override_prefix="data", base_dir=Path.cwd())
         del origin
         built = build(spec, transforms=run.bundle.transforms)
         _check_same_transforms(built.bundle.transforms, run.bundle.transforms, rd.path)

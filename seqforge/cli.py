@@ -65,6 +65,22 @@ def _load(spec: Path, overrides):
     return load_spec(spec, overrides=overrides or [])
 
 
+def _print_config(spec: Path, overrides) -> None:
+    """The fully resolved spec as YAML: bases merged, overrides applied, every default."""
+    from .spec.loader import dump_yaml
+
+    typer.echo(dump_yaml(_load(spec, overrides).resolved()), nl=False)
+
+
+@app.command()
+def config(spec: Annotated[Path, typer.Argument(help="The YAML spec.")], set_: SetOpt = None):
+    """Print the fully resolved spec (extends merged, --set applied, every default filled in)."""
+    try:
+        _print_config(spec, set_)
+    except SeqforgeError as e:
+        _fail(e)
+
+
 @app.command()
 def validate(spec: Annotated[Path, typer.Argument(help="The YAML spec.")],
              set_: SetOpt = None,
@@ -101,9 +117,14 @@ def run(spec: Annotated[Path, typer.Argument(help="The YAML spec.")],
                              "[RUN_DIR]. Without RUN_DIR: the newest run of SPEC under --out.")] = False,
         quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
         nproc: Annotated[Optional[int], typer.Option(
-            help="Data-parallel processes on this machine (torch.distributed).")] = None):
+            help="Data-parallel processes on this machine (torch.distributed).")] = None,
+        print_config: Annotated[bool, typer.Option(
+            "--print-config", help="Print the resolved spec (as `seqforge config`) and exit "
+                                   "without training.")] = False):
     """Train a spec and write a run directory (metrics, baseline, plots, checkpoints)."""
     try:
+        if print_config:
+            return _print_config(spec, set_)
         if nproc and nproc > 1:
             from .distributed import launch
 
