@@ -20,7 +20,8 @@ def parse_override(text: str, flag: str = "--set") -> tuple[tuple[str, ...], Any
     key, sep, raw = text.partition("=")
     key = key.strip()
     if not sep or not key or any(not part for part in key.split(".")):
-        raise SpecError(f"{flag} {text!r}: expected KEY.PATH=VALUE, e.g. train.epochs=3")
+        example = ", e.g. train.epochs=3" if flag == "--set" else ""
+        raise SpecError(f"{flag} {text!r}: expected KEY.PATH=VALUE{example}")
     try:
         value, _ = parse_yaml(raw) if raw.strip() else (None, {})
     except SpecError as e:
