@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 import yaml
@@ -10,6 +12,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # --import-mode=importlib: helpers
+from fuzz_strategies import junk
 from seqforge.cli import app
 from seqforge.errors import SpecError
 from seqforge.spec.compose import MAX_EXTENDS_DEPTH, load_composed, merge
@@ -319,3 +323,35 @@ def test_config_errors_exit_2_without_traceback(tmp_path, argv):
     assert res.exception is None or isinstance(res.exception, SystemExit)
     res = runner.invoke(app, [argv[0], str(tmp_path / "cycle.yaml"), *argv[1:]])
     assert res.exit_code == 2 and "not found" in res.output
+
+
+def test_extends_from_the_command_line_is_refused_clearly(tmp_path):
+    write(tmp_path / "base.yaml", BASE)
+    child = write(tmp_path / "child.yaml", "extends: base.yaml\n")
+    text = error_for(child, overrides=["extends=other.yaml"])
+    assert "extends is merged before overrides apply" in text
+    assert "(from --set extends=other.yaml)" in text
+
+
+def test_the_json_schema_knows_extends():
+    from seqforge.spec.jsonschema import spec_json_schema
+
+    schema = spec_json_schema()
+    assert "extends" in schema["properties"]
+    assert schema["if"] == {"required": ["extends"]}  # a child may leave sections to its bases
+    assert schema["else"]["required"] == ["data", "model", "task"]
+
+
+@pytest.fixture(scope="module")
+def empty_dir(tmp_path_factory):
+    """Where a fuzzed ``extends``' relative names resolve: to nothing."""
+    return tmp_path_factory.mktemp("empty")
+
+
+@given(value=junk)
+def test_any_extends_value_gives_a_spec_error_or_a_spec(empty_dir, value):
+    """Whatever ``extends`` holds, the outcome is a Spec or a SpecError — never a crash."""
+    try:
+        load_spec({**yaml.safe_load(BASE), "name": "j", "extends": value}, base_dir=empty_dir)
+    except SpecError as e:
+        assert str(e).strip()

@@ -131,6 +131,30 @@ def test_a_runtime_plugins_params_accept_plain_yaml(wide_plugin):
     assert (p.width, p.scale, p.taps) == (3, 2.0, (3, 4))
 
 
+def _components_with_defaults():
+    from pydantic import ValidationError
+
+    from seqforge.plugins import get_registry
+
+    out = []
+    for e in get_registry():
+        try:
+            out.append(pytest.param(e.params, e.params(), id=f"{e.kind}:{e.name}"))
+        except (TypeError, ValidationError):  # no Params, or required keys (a file name)
+            continue
+    return out
+
+
+@pytest.mark.parametrize("model, defaults", _components_with_defaults())
+def test_every_components_defaults_reload_strictly(model, defaults):
+    """What spec.resolved.yaml writes for a component validates strictly when read back
+    (every registered one: built-ins and installed plugins)."""
+    from seqforge.spec.strict import validate_strict
+
+    dumped = parse_yaml(dump_yaml(defaults.model_dump(mode="json")))[0] or {}
+    assert validate_strict(model, dumped) == defaults
+
+
 # -- the YAML side: exponent floats ------------------------------------------------------------
 
 @pytest.mark.parametrize("text, value", [

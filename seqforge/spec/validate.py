@@ -106,7 +106,9 @@ def validate_spec(raw: Any, *, registry: Registry, marks: Marks | None = None,
         raise SpecError(f"keys must be strings (got {bad_key[-1]!r})",
                         path=".".join(str(p) for p in bad_key), file=file)
     for key in raw:
-        if key not in TOP_KEYS:
+        if key == "extends":  # composition consumed the file's own; this came later
+            ctx.error((key,), "extends is merged before overrides apply: write it in the spec file")
+        elif key not in TOP_KEYS:
             guess = nearest(key, TOP_KEYS)
             ctx.error((key,), f"unknown section {key!r}" + (f" — did you mean {guess!r}?" if guess else "")
                       + " allowed: " + ", ".join(TOP_KEYS))
