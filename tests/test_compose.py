@@ -321,8 +321,10 @@ def test_config_errors_exit_2_without_traceback(tmp_path, argv):
     assert res.exit_code == 2 and "base.yaml: model.cell (line 9)" in res.output
     assert "Traceback" not in res.output
     assert res.exception is None or isinstance(res.exception, SystemExit)
-    res = runner.invoke(app, [argv[0], str(tmp_path / "cycle.yaml"), *argv[1:]])
-    assert res.exit_code == 2 and "not found" in res.output
+    cycle = write(tmp_path / "cycle.yaml", "extends: cycle.yaml\n")
+    for path, what in [(cycle, "extends cycle"), (tmp_path / "nope.yaml", "not found")]:
+        res = runner.invoke(app, [argv[0], str(path), *argv[1:]])
+        assert res.exit_code == 2 and what in res.output and "Traceback" not in res.output
 
 
 def test_extends_from_the_command_line_is_refused_clearly(tmp_path):

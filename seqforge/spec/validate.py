@@ -303,11 +303,9 @@ def load_spec(source: str | Path | dict, overrides: list[str] | dict | None = No
     from ..plugins import get_registry
 
     registry = registry or get_registry()
-    if isinstance(source, dict):
-        import copy
-
+    if isinstance(source, dict):  # extend() returns a copy: the caller's dict stays as it was
         file, base = None, Path(base_dir) if base_dir is not None else Path.cwd()
-        raw, marks = extend(copy.deepcopy(source), {}, file=None, base_dir=base)
+        raw, marks = extend(source, {}, file=None, base_dir=base)
     elif not isinstance(source, (str, os.PathLike)):  # e.g. yaml.safe_load() of a non-mapping
         raise SpecError("a spec is a YAML file path or a mapping with sections name, data, "
                         f"model, task, train (got {type(source).__name__})")
