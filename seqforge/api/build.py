@@ -42,10 +42,11 @@ def load_data(spec: Spec, source: DatasetSource) -> DataBundle:
     """``source.load()``; a DataError also names the spec key (and line) behind it."""
     try:
         return source.load()
-    except DataError as exc:  # point at the spec key too: file, data.<key>, line
+    except DataError as exc:  # point at the spec key too: the file and line it was written at
         key = exc.path or "data.dataset"
-        raise exc.in_spec(spec.file, key, spec.line_of(*key.split("."))
-                          or spec.line_of("data")) from None
+        mark = spec.mark_of(*key.split("."))
+        raise exc.in_spec(mark.file if mark else spec.file, key,
+                          mark.line if mark else None) from None
 
 
 def make_task(spec: Spec, info: DataInfo) -> Task:

@@ -138,8 +138,8 @@ def evaluate_run(path: str | Path, *, split: str = "test", data: list[str] = (),
         return run.evaluate(data=Path(files[0]))
     if keys:
         rd = RunDir(Path(path))
-        spec = load_spec(rd.path / "spec.resolved.yaml", overrides=[f"data.{d}" for d in keys],
-                         base_dir=Path.cwd())
+        spec = load_spec(rd.path / "spec.resolved.yaml", overrides=keys, override_flag="--data",
+                         override_prefix="data", base_dir=Path.cwd())
         bundle = load_data(spec, dataset_source(spec, run.info))
         return run.evaluate(split, bundle=bundle)
     return run.evaluate(split)

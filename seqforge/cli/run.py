@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from . import options
+from . import config, options
 from .options import SetOpt
 from .output import console, table
 from .validate import load
@@ -29,8 +29,13 @@ def run(spec: Annotated[Path, typer.Argument(help="The YAML spec.")],
                              "[RUN_DIR]. Without RUN_DIR: the newest run of SPEC under --out.")] = False,
         quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
         nproc: Annotated[Optional[int], typer.Option(
-            help="Data-parallel processes on this machine (torch.distributed).")] = None):
+            help="Data-parallel processes on this machine (torch.distributed).")] = None,
+        print_config: Annotated[bool, typer.Option(
+            "--print-config", help="Print the resolved spec (as `seqforge config`) and exit "
+                                   "without training.")] = False):
     """Train a spec and write a run directory (metrics, baseline, plots, checkpoints)."""
+    if print_config:
+        return config.print_config(spec, set_)
     if device is not None:
         options.device("--device", device)
     if nproc is not None:

@@ -20,6 +20,7 @@ from typing import Any
 import yaml
 
 from ..errors import RunDirError
+from ..spec.loader import dump_yaml
 from .checkpoint import atomic_write_text
 
 
@@ -84,8 +85,8 @@ class RunDir:
 
     # -- writers -----------------------------------------------------------------------
     def write_spec(self, resolved: dict[str, Any]) -> None:
-        atomic_write_text(self.path / "spec.resolved.yaml",
-                          yaml.safe_dump(resolved, sort_keys=False))
+        # dump_yaml quotes strings the spec loader would read back as numbers ('1e3')
+        atomic_write_text(self.path / "spec.resolved.yaml", dump_yaml(resolved))
 
     def append_metrics(self, row: dict[str, Any]) -> None:
         with open(self.path / "metrics.jsonl", "a", encoding="utf-8") as f:

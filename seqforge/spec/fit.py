@@ -86,10 +86,11 @@ def _check_facets(ctx, reg, data, task, ds, task_cls) -> None:
     fits = sorted(n for n in reg.names("dataset")
                   if want <= set(_names(declared(reg.get("dataset", n), "facets", None))))
     wanted = ", ".join(f"{f.name!r} ({f.summary})" for f in missing)
-    line = ctx.line(("data", "dataset"))
+    mark = ctx.mark(("data", "dataset"))
+    where = f", line {mark.line}" if mark and mark.line else ""
     ctx.error(("task",),
               f"task {task.name!r} needs a dataset with {wanted}, but dataset "
-              f"{data.dataset.name!r} (data.dataset{f', line {line}' if line else ''}) provides "
+              f"{data.dataset.name!r} (data.dataset{where}) provides "
               f"{', '.join(sorted(have)) or 'no facets'}"
               + (f" — datasets that fit: {', '.join(fits)}" if fits else ""))
 

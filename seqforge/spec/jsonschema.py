@@ -56,8 +56,14 @@ def spec_json_schema() -> dict[str, Any]:
         "title": "seqforge spec",
         "type": "object",
         "additionalProperties": False,
-        "required": ["data", "model", "task"],
+        # a spec that extends others may leave any section to its bases
+        "if": {"required": ["extends"]},
+        "else": {"required": ["data", "model", "task"]},
         "properties": {
+            "extends": {"description": "base spec file(s), relative to this file; later "
+                                       "ones and then this file win (a deep merge)",
+                        "anyOf": [{"type": "string"},
+                                  {"type": "array", "items": {"type": "string"}, "minItems": 1}]},
             "name": {"type": "string", "pattern": r"^[A-Za-z0-9_.\-]+$"},
             "seed": {"type": "integer", "minimum": 0},
             "data": data,

@@ -2,19 +2,48 @@
 
 Only plain YAML types load (``yaml.SafeLoader``): a ``!!python/...`` tag is a spec error,
 never code. The result is the plain data plus a map from key path (``("model","cell")``)
-to its 1-based line, used to put line numbers on every later error.
+to its 1-based line, used to put line numbers on every later error. A spec composed from
+several files (:mod:`seqforge.spec.compose`) keeps a :class:`Mark` — file *and* line —
+per key path instead, so an error points into the file where the value was written.
+
+Files are read with a bound (:data:`MAX_SPEC_BYTES`, regular files only) before any
+parsing: the YAML parser's time grows with the text, and a FIFO or ``/dev/zero`` never
+ends.
 """
 
 from __future__ import annotations
 
+import os
+import re
+import stat
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import yaml
 
 from ..errors import SpecError
 
 Lines = dict[tuple, int]
+
+
+class Mark(NamedTuple):
+    """Where a spec value was written: the file (None: not from a file) and its line."""
+
+    file: str | None
+    line: int | None
+
+
+#: key path → where it was written
+Marks = dict[tuple, Mark]
+
+#: the largest spec file read: a real spec is a few KB; parsing 1 MiB of YAML already
+#: takes seconds
+MAX_SPEC_BYTES = 1 << 20
+
+#: ``1e-3``, ``5E+2``, ``1.0e3``, ``.5e3``: numbers to everyone who writes a learning rate,
+#: strings to PyYAML (YAML 1.1 wants a dot and a signed exponent). YAML 1.2 reads them as
+#: floats; so does seqforge — in files and in ``--set`` values alike.
+EXPONENT_FLOAT = re.compile(r"^[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9_]+)[eE][-+]?[0-9]+$")
 
 
 _PLAIN_TAGS = {"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"}
@@ -36,6 +65,19 @@ class _SpecLoader(yaml.SafeLoader):
             raise SpecError(f"nested more than {MAX_DEPTH} levels deep: not a spec",
                             line=self.get_mark().line + 1)
         super().fetch_flow_collection_start(TokenClass)
+
+
+class _SpecDumper(yaml.SafeDumper):
+    """SafeDumper that quotes strings :class:`_SpecLoader` would read back as numbers."""
+
+
+for _cls in (_SpecLoader, _SpecDumper):
+    _cls.add_implicit_resolver("tag:yaml.org,2002:float", EXPONENT_FLOAT, list("-+.0123456789"))
+
+
+def dump_yaml(data: Any) -> str:
+    """YAML text that :func:`parse_yaml` reads back as exactly ``data`` (``spec.resolved.yaml``)."""
+    return yaml.dump(data, Dumper=_SpecDumper, sort_keys=False, allow_unicode=True)
 
 
 def _check_expansion(root: yaml.Node) -> None:
@@ -136,14 +178,46 @@ def parse_yaml(text: str, file: str | None = None) -> tuple[Any, Lines]:
         loader.dispose()
 
 
-def load_yaml_file(path: str | Path) -> tuple[Any, Lines]:
-    p = Path(path)
+def read_spec_text(path: str | Path) -> str:
+    """The text of a spec file — a regular file of at most :data:`MAX_SPEC_BYTES`.
+
+    Checked with ``stat`` before opening (a device is never opened), opened non-blocking
+    (a FIFO swapped in meanwhile cannot hang the open), and read to at most the limit
+    plus one byte, so neither a huge file nor an endless stream is ever read whole.
+    """
+    name = str(path)
+    limit = f"{MAX_SPEC_BYTES // 1024 // 1024} MiB"
     try:
-        text = p.read_text(encoding="utf-8")
+        info = os.stat(name)
+        _regular_file(info.st_mode, name, limit)
+        if info.st_size > MAX_SPEC_BYTES:
+            raise SpecError(f"spec file is {info.st_size / 2**20:.1f} MiB: refused before "
+                            f"parsing — a spec may be at most {limit} (a real one is a few KB)",
+                            file=name)
+        fd = os.open(name, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        with os.fdopen(fd, "rb") as f:
+            _regular_file(os.fstat(f.fileno()).st_mode, name, limit)  # swapped since the stat?
+            data = f.read(MAX_SPEC_BYTES + 1)
     except FileNotFoundError:
-        raise SpecError("spec file not found", file=str(path)) from None
-    except IsADirectoryError:
-        raise SpecError("is a directory, not a spec file", file=str(path)) from None
+        raise SpecError("spec file not found", file=name) from None
+    except OSError as e:
+        raise SpecError(f"cannot read the spec file ({e.strerror or e})", file=name) from None
+    if len(data) > MAX_SPEC_BYTES:  # it grew after the stat
+        raise SpecError(f"spec file is larger than {limit}: refused", file=name)
+    try:  # newlines as Path.read_text gives them
+        return data.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
     except UnicodeDecodeError as e:
-        raise SpecError(f"not UTF-8 text ({e.reason})", file=str(path)) from None
-    return parse_yaml(text, file=str(path))
+        raise SpecError(f"not UTF-8 text ({e.reason})", file=name) from None
+
+
+def _regular_file(mode: int, name: str, limit: str) -> None:
+    if stat.S_ISDIR(mode):
+        raise SpecError("is a directory, not a spec file", file=name)
+    if not stat.S_ISREG(mode):
+        raise SpecError("not a regular file (a FIFO, device or socket): refused — a spec is "
+                        f"a YAML file of at most {limit}", file=name)
+
+
+def load_yaml_file(path: str | Path) -> tuple[Any, Lines]:
+    """Read (bounded, see :func:`read_spec_text`) and parse one YAML file."""
+    return parse_yaml(read_spec_text(path), file=str(path))

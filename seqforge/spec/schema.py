@@ -13,6 +13,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from .context import mark_of
+from .loader import Mark
+
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
@@ -114,11 +117,21 @@ class Spec(Strict):
     base_dir: Path = Field(default_factory=Path.cwd, exclude=True)
     #: where the spec came from, for messages
     file: str | None = Field(None, exclude=True)
-    #: YAML line of every key path, so later (data) errors can point into the spec
-    lines: dict = Field(default_factory=dict, exclude=True)
+    #: where every key path was written (a Mark: file and line; a composed spec's keys
+    #: come from several files), so later (data) errors can point into the spec
+    marks: dict = Field(default_factory=dict, exclude=True)
+    #: key paths set by overrides (``--set``) → the override as typed
+    overrides: dict = Field(default_factory=dict, exclude=True)
 
     def line_of(self, *path: str) -> int | None:
-        return self.lines.get(tuple(path))
+        """The line ``path`` was written at (in :meth:`mark_of`'s file), or None."""
+        mark = self.marks.get(tuple(path))
+        return mark.line if mark is not None else None
+
+    def mark_of(self, *path: str) -> Mark | None:
+        """Where ``path`` — or, when not written, its nearest enclosing key — was written:
+        a ``Mark(file, line)``; None when it (or a key enclosing it) came from an override."""
+        return mark_of(self.marks, self.overrides, tuple(path))
 
     def resolved(self) -> dict[str, Any]:
         """The spec as plain data with every default filled in (``spec.resolved.yaml``)."""

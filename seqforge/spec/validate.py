@@ -1,7 +1,9 @@
-"""raw YAML data → :class:`Spec`, with every error located (key path + line).
+"""raw YAML data → :class:`Spec`, with every error located (file, key path, line).
 
 Validation runs before any data is touched. It collects every independent problem it
-can (each section is checked even when another failed) and raises them together.
+can (each section is checked even when another failed) and raises them together. Every
+value is strictly typed (:mod:`seqforge.spec.strict`): ``hidden_size: true`` or ``"8"``
+is an error, not a model of size 1 or 8.
 """
 
 from __future__ import annotations
@@ -10,80 +12,19 @@ import os
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from ..errors import SpecError, SpecErrors, nearest
 from ..registry import Registry
+from .compose import extend, load_composed
+from .context import SpecContext as _Ctx  # the name the checks below were written with
 from .fit import check_fit
-from .loader import Lines, load_yaml_file
+from .loader import Marks
 from .overrides import apply_overrides
 from .schema import MODEL_KEYS, Component, DataSpec, ModelSpec, Spec, TrainSpec
+from .strict import validate_strict
 
 TOP_KEYS = ("name", "seed", "data", "model", "task", "train")
-
-
-class _Ctx:
-    """Collects errors and knows the line of every key path."""
-
-    def __init__(self, lines: Lines, file: str | None, overridden: set[tuple]):
-        self.lines = lines
-        self.file = file
-        self.overridden = overridden
-        self.errors: list[SpecError] = []
-
-    def line(self, path: tuple) -> int | None:
-        if path in self.overridden:
-            return None
-        p = path
-        while p:
-            if p in self.lines:
-                return self.lines[p]
-            p = p[:-1]
-        return None
-
-    def error(self, path: tuple, message: str) -> None:
-        dotted = ".".join(str(p) for p in path) if path else None
-        if path in self.overridden or any(path[:i] in self.overridden for i in range(1, len(path))):
-            message += " (from --set)"
-        self.errors.append(SpecError(message, path=dotted, line=self.line(path), file=self.file))
-
-    def pydantic(self, base: tuple, exc: ValidationError, allowed: list[str] | None = None) -> None:
-        for err in exc.errors():
-            loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith(("function-", "literal["))))
-            # pydantic reports union branches as extra loc parts; keep the user's keys
-            loc = tuple(p for p in loc if p not in ("str", "int", "Truncated", "float", "bool", "none"))
-            path = base + loc
-            kind = err["type"]
-            if kind == "extra_forbidden":
-                key = str(loc[-1]) if loc else "?"
-                choices = allowed if (allowed is not None and len(loc) == 1) else []
-                msg = f"unknown key {key!r}"
-                guess = nearest(key, choices) if choices else None
-                if guess:
-                    msg += f" — did you mean {guess!r}?"
-                if choices:
-                    msg += " allowed: " + ", ".join(sorted(choices))
-                self.error(path, msg)
-            elif kind == "missing":
-                self.error(path, "required key is missing")
-            else:
-                got = err.get("input")
-                shown = repr(got) if not isinstance(got, dict) else "a mapping"
-                msg = err["msg"].rstrip(".").replace("Input should be ", "expected ").replace("Input should ", "expected to ")
-                self.error(path, f"{msg} (got {shown})")
-
-
-def _validate_params(ctx: _Ctx, path: tuple, model: type[BaseModel] | None, values: dict,
-                     owner: str) -> Any:
-    if model is None:
-        if values:
-            ctx.error(path + (next(iter(values)),), f"{owner} takes no parameters")
-        return None
-    try:
-        return model.model_validate(values)
-    except ValidationError as exc:
-        ctx.pydantic(path, exc, allowed=list(model.model_fields))
-        return None
 
 
 def _component(ctx: _Ctx, reg: Registry, kind: str, path: tuple, value: Any,
@@ -112,7 +53,7 @@ def _component(ctx: _Ctx, reg: Registry, kind: str, path: tuple, value: Any,
         return None
     allowed = list(entry.params.model_fields) if entry.params else []
     try:
-        p = entry.params.model_validate(params) if entry.params else None
+        p = validate_strict(entry.params, params) if entry.params else None
         if entry.params is None and params:
             ctx.error(path, f"{kind} {name!r} takes no parameters")
     except ValidationError as exc:
@@ -149,11 +90,15 @@ def _non_string_key(node: Any, path: tuple) -> tuple | None:
     return None
 
 
-def validate_spec(raw: Any, *, registry: Registry, lines: Lines | None = None,
+def validate_spec(raw: Any, *, registry: Registry, marks: Marks | None = None,
                   file: str | None = None, base_dir: Path | None = None,
-                  overridden: set[tuple] = frozenset()) -> Spec:
-    """Validate plain data into a :class:`Spec`. Raises :class:`SpecErrors` listing all problems."""
-    ctx = _Ctx(lines or {}, file, set(overridden))
+                  overridden: dict[tuple, str] | None = None) -> Spec:
+    """Validate plain data into a :class:`Spec`. Raises :class:`SpecErrors` listing all problems.
+
+    ``marks``: where each key path was written; ``overridden``: the key paths overrides
+    set, each with the override as typed (errors there name it instead of a line).
+    """
+    ctx = _Ctx(marks or {}, file, dict(overridden or {}))
     if not isinstance(raw, dict):
         raise SpecError("a spec is a YAML mapping with sections name, data, model, task, train",
                         file=file, line=1)
@@ -162,7 +107,9 @@ def validate_spec(raw: Any, *, registry: Registry, lines: Lines | None = None,
         raise SpecError(f"keys must be strings (got {bad_key[-1]!r})",
                         path=".".join(str(p) for p in bad_key), file=file)
     for key in raw:
-        if key not in TOP_KEYS:
+        if key == "extends":  # composition consumed the file's own; this came later
+            ctx.error((key,), "extends is merged before overrides apply: write it in the spec file")
+        elif key not in TOP_KEYS:
             guess = nearest(key, TOP_KEYS)
             ctx.error((key,), f"unknown section {key!r}" + (f" — did you mean {guess!r}?" if guess else "")
                       + " allowed: " + ", ".join(TOP_KEYS))
@@ -197,18 +144,14 @@ def validate_spec(raw: Any, *, registry: Registry, lines: Lines | None = None,
         if "cell" in model:
             cell = _component(ctx, registry, "cell", ("model", "cell"), model["cell"])
         generic = {k: model[k] for k in MODEL_KEYS if k in model and k != "cell"}
-        if topo is not None and cell is not None:
-            try:
-                model_spec = ModelSpec(topology=topo, cell=cell, **generic)
+        try:  # the generic keys are checked even when topology or cell is not valid
+            checked = validate_strict(ModelSpec, {**generic, "topology": {"name": "x"},
+                                                  "cell": {"name": "x"}})
+            if topo is not None and cell is not None:
+                model_spec = checked.model_copy(update={"topology": topo, "cell": cell})
                 _check_model_size(ctx, registry, model_spec)
-            except ValidationError as exc:
-                ctx.pydantic(("model",), exc)
-        else:  # still report type errors in the generic keys
-            try:
-                ModelSpec.model_validate({**generic, "topology": Component(name="x"),
-                                          "cell": Component(name="x")})
-            except ValidationError as exc:
-                ctx.pydantic(("model",), exc)
+        except ValidationError as exc:
+            ctx.pydantic(("model",), exc)
 
     # --- task -------------------------------------------------------------------------
     task = None
@@ -239,7 +182,7 @@ def validate_spec(raw: Any, *, registry: Registry, lines: Lines | None = None,
         if "optimizer" not in comps and "optimizer" not in train_raw:
             comps["optimizer"] = _component(ctx, registry, "optimizer", ("train", "optimizer"), "adam")
         try:
-            train_spec = TrainSpec.model_validate(train_raw)
+            train_spec = validate_strict(TrainSpec, train_raw)
             if ok:
                 train_spec = train_spec.model_copy(update=comps)
         except ValidationError as exc:
@@ -250,9 +193,9 @@ def validate_spec(raw: Any, *, registry: Registry, lines: Lines | None = None,
     if "name" not in raw and file:
         head["name"] = Path(file).stem  # a spec file names its run after itself by default
     try:
-        Spec.model_validate({**head, "data": {"dataset": {"name": "x"}},
-                             "model": {"topology": {"name": "x"}, "cell": {"name": "x"}},
-                             "task": {"name": "x"}})
+        validate_strict(Spec, {**head, "data": {"dataset": {"name": "x"}},
+                               "model": {"topology": {"name": "x"}, "cell": {"name": "x"}},
+                               "task": {"name": "x"}})
     except ValidationError as exc:
         for err in exc.errors():
             if err["loc"] and err["loc"][0] in ("name", "seed"):
@@ -266,8 +209,8 @@ def validate_spec(raw: Any, *, registry: Registry, lines: Lines | None = None,
         raise SpecErrors(ctx.errors)
     return Spec(name=head["name"] if "name" in head else "run", seed=head.get("seed", 0),
                 data=data_spec, model=model_spec, task=task, train=train_spec,
-                base_dir=base_dir or Path.cwd(), file=file,
-                lines={k: v for k, v in ctx.lines.items() if k not in ctx.overridden})
+                base_dir=base_dir or Path.cwd(), file=file, overrides=ctx.overridden,
+                marks={k: m for k, m in ctx.marks.items() if ctx.origin(k) is None})
 
 
 #: recurrent weights seqforge will allocate at most (8 GB in float32 before gradients and
@@ -290,22 +233,26 @@ def _check_model_size(ctx: _Ctx, reg: Registry, model: ModelSpec) -> None:
 
 
 def load_spec(source: str | Path | dict, overrides: list[str] | dict | None = None, *,
-              registry: Registry | None = None, base_dir: str | Path | None = None) -> Spec:
-    """Load and validate a spec from a YAML path or a dict; apply ``--set`` style overrides."""
+              registry: Registry | None = None, base_dir: str | Path | None = None,
+              override_flag: str = "--set", override_prefix: str = "") -> Spec:
+    """Load and validate a spec from a YAML path or a dict; apply ``--set`` style overrides.
+
+    The spec's ``extends`` bases are merged first (:mod:`seqforge.spec.compose`), then
+    the overrides. ``override_flag`` is how errors name their origin (``--data`` for
+    ``seqforge evaluate``); ``override_prefix`` is the key path the overrides are relative
+    to (``"data"``: ``source=x.csv`` sets ``data.source``).
+    """
     from ..plugins import get_registry
 
     registry = registry or get_registry()
-    if isinstance(source, dict):
-        import copy
-
-        raw, lines, file, base = copy.deepcopy(source), {}, None, Path.cwd()
-        if base_dir is not None:
-            base = Path(base_dir)
+    if isinstance(source, dict):  # extend() returns a copy: the caller's dict stays as it was
+        file, base = None, Path(base_dir) if base_dir is not None else Path.cwd()
+        raw, marks = extend(source, {}, file=None, base_dir=base)
     elif not isinstance(source, (str, os.PathLike)):  # e.g. yaml.safe_load() of a non-mapping
         raise SpecError("a spec is a YAML file path or a mapping with sections name, data, "
                         f"model, task, train (got {type(source).__name__})")
     else:
-        raw, lines = load_yaml_file(source)
+        raw, marks = load_composed(source)
         file = str(source)
         base = Path(base_dir) if base_dir is not None else Path(source).resolve().parent
     if raw is None:
@@ -314,8 +261,8 @@ def load_spec(source: str | Path | dict, overrides: list[str] | dict | None = No
         raise SpecError("a spec is a YAML mapping with sections name, data, model, task, train",
                         file=file, line=1)
     try:
-        touched = apply_overrides(raw, overrides)
+        touched = apply_overrides(raw, overrides, flag=override_flag, prefix=override_prefix)
     except SpecError as e:
         raise e.located(file=file) from None
-    return validate_spec(raw, registry=registry, lines=lines, file=file, base_dir=base,
+    return validate_spec(raw, registry=registry, marks=marks, file=file, base_dir=base,
                          overridden=touched)
