@@ -41,13 +41,14 @@ class PluginLoadWarning(UserWarning):
 
 
 def _version() -> str:
-    from . import __version__
+    from .version import __version__
     return __version__
 
 
 def _builtin_modules() -> list[str]:
-    """Every module of ``seqforge.builtins``: each is one internal plugin."""
-    from . import builtins
+    """Every module of ``seqforge.builtins``: each is one internal plugin. Found by name,
+    like any plugin: the built-ins sit above this layer and are only ever loaded here."""
+    builtins = importlib.import_module(f"{__package__}.builtins")
     return sorted(f"{builtins.__name__}.{m.name}" for m in pkgutil.iter_modules(builtins.__path__))
 
 

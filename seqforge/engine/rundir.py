@@ -135,7 +135,7 @@ def environment_record(*, device, seed: int, data_fingerprint: str, data_source:
                        threads: int, compile_decision: str, precision: str) -> dict[str, Any]:
     import torch
 
-    from .. import __version__
+    from ..version import __version__
     from ..plugins import get_registry
 
     plugins: dict[str, str] = {}
