@@ -31,6 +31,8 @@ BENCHES = [
     ("bench_scan.py", "parallel-scan cells (minGRU/minLSTM) vs nn.GRU at T=1024",
      ["--threads", "1"]),
     ("bench_threads.py", "CPU thread policy: 1 thread vs all cores", []),
+    ("bench_predict.py", "using a trained run: predict / evaluate / export beyond importing torch",
+     []),
 ]
 
 
