@@ -128,6 +128,12 @@ class DataError(SeqforgeError):
         return err
 
 
+class TrainingDiverged(SeqforgeError):
+    """A NaN or infinite loss/gradient under ``nan_policy: stop`` (exit status 3)."""
+
+    exit_code = 3
+
+
 class RunDirError(SeqforgeError):
     """A run directory that is missing, incomplete or incompatible."""
 

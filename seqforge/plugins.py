@@ -7,8 +7,11 @@ Environment controls:
 ``SEQFORGE_PLUGINS=name1,name2``
     load only these installed plugins (entry-point or distribution names).
 
-A plugin that raises on import is recorded in ``registry.failures`` and skipped, so one
-broken package never takes the CLI down.
+A plugin that raises on import — or calls ``sys.exit`` — is recorded in
+``registry.failures`` and skipped, so one broken package never takes the CLI down; what a
+plugin registers is checked at registration (:func:`seqforge.registry.check_entry`) and
+a bad registration skips that plugin with a warning naming it. Every message names the
+plugin.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ import pluggy
 
 from . import hookspecs
 from .errors import PluginError
-from .registry import HOOKS, Entry, Registry
+from .registry import HOOKS, Entry, Registry, check_entry
 
 GROUP = "seqforge"
 
@@ -79,21 +82,37 @@ def load_plugins() -> None:
         return
     import importlib.metadata as md  # costs ~0.1 s: only when plugins are wanted
 
-    allowed = {s.strip() for s in os.environ.get("SEQFORGE_PLUGINS", "").split(",") if s.strip()}
+    allowed = _allowed()
+    found: set[str] = set()
     for ep in md.entry_points(group=GROUP):
         dist = ep.dist.name if ep.dist is not None else ep.name
         version = ep.dist.version if ep.dist is not None else "?"
+        found |= {ep.name, dist}
         if allowed and ep.name not in allowed and dist not in allowed:
             continue
         if pm.get_plugin(ep.name) is not None:
             continue
         try:
             plugin = ep.load()
-        except Exception as exc:  # a broken plugin is a warning, never a crash
-            _fail(dist, f"failed to import ({type(exc).__name__}: {exc})")
+        except (Exception, SystemExit) as exc:  # a broken plugin is a warning, never a crash
+            _fail(dist, f"failed to import ({_why(exc)})")
             continue
         pm.register(plugin, name=ep.name)
         _meta[id(plugin)] = (dist, version, "entry point")
+    for name in sorted(allowed - found):
+        _fail(name, "is named by SEQFORGE_PLUGINS but no installed package provides it "
+                    f"(installed: {', '.join(sorted(found)) or 'none'})")
+
+
+def _allowed() -> set[str]:
+    """The installed plugins SEQFORGE_PLUGINS restricts loading to (empty: all)."""
+    return {s.strip() for s in os.environ.get("SEQFORGE_PLUGINS", "").split(",") if s.strip()}
+
+
+def _why(exc: BaseException) -> str:
+    if isinstance(exc, SystemExit):
+        return f"it called sys.exit({exc.code!r}) while loading"
+    return f"{type(exc).__name__}: {exc}"
 
 
 def _fail(name: str, why: str) -> None:
@@ -129,6 +148,8 @@ def get_registry() -> Registry:
     load_plugins()
     reg = Registry()
     reg.failures.extend(_failures)
+    if _allowed():
+        reg.hint = f"SEQFORGE_PLUGINS={os.environ['SEQFORGE_PLUGINS']} restricts the plugins loaded"
     for kind, hook_name in HOOKS.items():
         hook = getattr(pm.hook, hook_name)
         for impl in hook.get_hookimpls():
@@ -143,17 +164,23 @@ def get_registry() -> Registry:
 
             try:
                 impl.function(**{a: register for a in impl.argnames})
-                for entry in staged:
-                    reg.add(entry)
-            except PluginError:
-                raise
-            except Exception as exc:
-                why = f"failed in {hook_name} ({type(exc).__name__}: {exc})"
-                reg.failures.append((plugin_name, why))
-                warnings.warn(f"seqforge plugin {plugin_name!r} {why}; skipped",
-                              PluginLoadWarning, stacklevel=2)
+                for entry in staged:  # all or nothing: a bad entry skips the plugin's hook
+                    check_entry(entry)
+            except PluginError as exc:
+                _skip(reg, plugin_name, f"registered something invalid: {exc}")
+                continue
+            except (Exception, SystemExit) as exc:
+                _skip(reg, plugin_name, f"failed in {hook_name} ({_why(exc)})")
+                continue
+            for entry in staged:
+                reg.add(entry)
     _registry = reg
     return reg
+
+
+def _skip(reg: Registry, plugin: str, why: str) -> None:
+    reg.failures.append((plugin, why))
+    warnings.warn(f"seqforge plugin {plugin!r} {why}; skipped", PluginLoadWarning, stacklevel=3)
 
 
 def add_commands(app, *, installed: bool = True) -> None:
@@ -166,7 +193,7 @@ def add_commands(app, *, installed: bool = True) -> None:
     for impl in pm.hook.register_commands.get_hookimpls():
         try:
             impl.function(**{a: app for a in impl.argnames})
-        except Exception as exc:
+        except (Exception, SystemExit) as exc:
             plugin_name = _meta.get(id(impl.plugin), (impl.plugin_name,))[0]
             warnings.warn(f"seqforge plugin {plugin_name!r} failed to add commands "
-                          f"({type(exc).__name__}: {exc}); skipped", PluginLoadWarning)
+                          f"({_why(exc)}); skipped", PluginLoadWarning)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 import torch
@@ -16,6 +17,8 @@ from seqforge.cli import app
 from seqforge.errors import PluginError
 from seqforge.plugins import get_registry, register_plugin, unregister_plugin
 from seqforge.registry import KINDS
+
+STOCK = Path(__file__).resolve().parents[1] / "specs" / "stock_lstm.yaml"
 
 runner = CliRunner()
 
@@ -79,9 +82,15 @@ def test_duplicate_name_names_both_plugins():
     plugin = Clash()
     register_plugin(plugin, name="clashing-plugin")
     try:
-        with pytest.raises(PluginError) as info:
-            get_registry()
+        reg = get_registry()  # the rest of the registry works …
+        assert reg.entry("cell", "gru").plugin == "builtin"
+        with pytest.raises(PluginError) as info:  # … the clashing name does not
+            reg.entry("cell", "lstm")
         assert "'builtin'" in str(info.value) and "'clashing-plugin'" in str(info.value)
+        res = CliRunner().invoke(app, ["validate", str(STOCK)])
+        assert res.exit_code == 2 and "registered twice" in res.output
+        res = CliRunner().invoke(app, ["plugins", "--all"])  # shows the conflict, exit 0
+        assert res.exit_code == 0 and "clashing-plugin" in res.output
     finally:
         unregister_plugin(plugin)
     assert get_registry().entry("cell", "lstm").plugin == "builtin"

@@ -199,7 +199,7 @@ def test_cli_bare_resume_continues_the_newest_run(csv, tmp_path):
 
 def test_checkpoints_last_every_n_steps_best_and_keep(csv, tmp_path, monkeypatch):
     """``last`` each epoch and every N steps, ``best`` on improvement, ``keep: N`` epoch copies."""
-    import seqforge.engine.loop as loop
+    import seqforge.engine.checkpointing as loop
 
     written = []
     real = loop.save_checkpoint

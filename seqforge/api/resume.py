@@ -8,6 +8,7 @@ started with.
 
 from __future__ import annotations
 
+from contextlib import ExitStack
 from pathlib import Path
 
 from ..engine.rundir import RunDir
@@ -31,20 +32,31 @@ def resume_checkpoint(spec: Spec, out, resume) -> Path:
     return _resume_dir(spec, out, resume).checkpoints / "last.pt"
 
 
-def prepare_run_dir(spec: Spec, out, resume) -> tuple[RunDir | None, Path | None]:
+def prepare_run_dir(spec: Spec, out, resume, hold: ExitStack
+                    ) -> tuple[RunDir | None, Path | None]:
+    """The run directory to write (locked for as long as ``hold`` is open) and the
+    checkpoint to resume from (None for a new run)."""
     if resume:
         rd = _resume_dir(spec, out, resume)
+        if rd.path.is_dir():
+            hold.enter_context(rd.locked())  # before anything in it is read or rewritten
         last = rd.checkpoints / "last.pt"
         if not (rd.path / "spec.resolved.yaml").exists() or not last.exists():
             raise RunDirError(f"{rd.path}: not a resumable run directory (needs spec.resolved.yaml "
                               "and checkpoints/last.pt)")
         _check_resume_compatible(spec, rd)
         rd.remove_stale_temps()  # half-written files of a killed process: never published
+        broken: list[str] = []
+        rd.origin(broken)
+        if broken or not (rd.path / "origin.json").exists():  # resume owns it: rewrite it
+            rd.write_json("origin.json", {"spec_file": spec.file, "base_dir": str(spec.base_dir)})
         rd.write_spec(spec.resolved())  # a changed epoch count is allowed and recorded
         return rd, last
     if out is None:
         return None, None
-    return RunDir.create(Path(out), spec.name), None
+    rd = RunDir.create(Path(out), spec.name)
+    hold.enter_context(rd.locked())
+    return rd, None
 
 
 #: spec keys a resumed run may change (how long to train, where, how to report)
@@ -52,9 +64,10 @@ RESUMABLE_CHANGES = {("train", "epochs"), ("train", "device"), ("train", "early_
                      ("train", "checkpoint"), ("train", "num_workers"), ("train", "limit_train_batches")}
 
 
-def _check_resume_compatible(spec: Spec, rd: RunDir) -> None:
-    old, new = rd.read_spec(), spec.resolved()
-    changed = []
+def spec_changes(old: dict, new: dict) -> list[str]:
+    """Key paths where two resolved specs differ in what is learnt (the keys a resume may
+    change are not counted)."""
+    changed: list[str] = []
 
     def walk(a, b, path):
         if path[:2] in RESUMABLE_CHANGES or path in RESUMABLE_CHANGES:
@@ -66,10 +79,13 @@ def _check_resume_compatible(spec: Spec, rd: RunDir) -> None:
             changed.append(".".join(path))
 
     walk(old, new, ())
+    return changed
+
+
+def _check_resume_compatible(spec: Spec, rd: RunDir) -> None:
+    changed = spec_changes(rd.read_spec(), spec.resolved())
     if changed:
         raise RunDirError(
             f"{rd.path}: cannot resume — the spec changed since the run started: "
             f"{', '.join(changed)}. Only train.epochs (and device/checkpoint/early-stopping "
             "settings) may change on resume; start a new run for anything else.")
-
-

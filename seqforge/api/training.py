@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -50,7 +51,8 @@ def train(spec: Spec | str | Path | dict, *, out: str | Path | None = "runs",
     if dev.type == "cpu":
         torch.set_num_threads(threads)
     try:
-        return _train(spec, out, callbacks, quiet, resume, dev, threads, world)
+        with ExitStack() as hold:  # holds the run directory's lock until training is done
+            return _train(spec, out, callbacks, quiet, resume, dev, threads, world, hold)
     finally:
         distributed.teardown()
 
@@ -69,9 +71,9 @@ def make_trainer(spec: Spec, built: Built, device: torch.device, *, run_dir: Run
                 "data_fingerprint": built.bundle.fingerprint})
 
 
-def _train(spec, out, callbacks, quiet, resume, dev, threads, world) -> Run:
+def _train(spec, out, callbacks, quiet, resume, dev, threads, world, hold) -> Run:
     if world.is_main:
-        run_dir, resume_from = prepare_run_dir(spec, out, resume)
+        run_dir, resume_from = prepare_run_dir(spec, out, resume, hold)
     else:  # other ranks read the checkpoint to resume from, and write nothing
         run_dir = None
         resume_from = resume_checkpoint(spec, out, resume) if resume else None
@@ -140,6 +142,7 @@ def _finish(spec: Spec, built: Built, trainer: Trainer, run_dir: RunDir | None, 
         "train_time_s": elapsed,
         "parameters": sum(p.numel() for p in model.parameters()),
         "final": history[-1] if history else {},
+        "skipped_batches": sum(int(r.get("skipped_batches", 0)) for r in history),
         "test": test,
         "baseline": {"name": task.baseline_name(), **baseline},
         "beats_baseline": beats(task, test, baseline),

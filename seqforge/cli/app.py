@@ -21,13 +21,36 @@ from .output import fail
 
 
 class _Commands(TyperGroup):
-    """Every sub-command runs inside one error boundary."""
+    """Every sub-command runs inside one error boundary: a SeqforgeError, or an OS error on
+    a path the user gave (``--out`` naming a file, an unwritable folder, a missing parent),
+    is one message and exit status 2."""
 
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
         except SeqforgeError as exc:
             fail(exc)
+        except OSError as exc:
+            if exc.filename is None:  # not about a path: a real fault, not bad input
+                raise
+            fail(PathError(exc))
+
+
+class PathError(SeqforgeError):
+    """An OS error on a path, in a user's words: the path and the reason."""
+
+    def __init__(self, exc: OSError):
+        where = exc.filename if exc.filename2 is None else f"{exc.filename} → {exc.filename2}"
+        super().__init__(f"{where}: {_REASONS.get(type(exc), exc.strerror or str(exc))}")
+
+
+_REASONS = {
+    FileNotFoundError: "no such file or directory (does the folder exist?)",
+    IsADirectoryError: "is a directory — give a file name",
+    NotADirectoryError: "a part of this path is a file, not a directory",
+    FileExistsError: "already exists and is not a directory",
+    PermissionError: "permission denied — choose a folder you can write to",
+}
 
 
 app = typer.Typer(

@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 import typer
 
 from . import options
-from .output import console, table
+from .output import notes, console, table
 from .predict import RunArg
 
 
@@ -22,6 +22,7 @@ def evaluate(run_dir: RunArg,
     from ..api import evaluate_run
 
     res = evaluate_run(run_dir, split=split, data=data or [], device=device)
+    notes(res.get("notes", []))
     t = table(f"{run_dir} — {split}", [("metric", "left"), ("model", "right"),
                                        (f"baseline: {res['baseline'].get('name', '')}", "right")])
     for k, v in res["model"].items():

@@ -8,6 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from . import options
+from .output import notes
 from .predict import RunArg
 
 
@@ -22,6 +23,7 @@ def export(run_dir: RunArg,
     from ..export import export_run
 
     r = load_run(run_dir)
+    notes(r.notes)
     res = export_run(r, out or Path(run_dir) / "export", format)
     typer.echo(f"exported to {res['path']} (inputs and transforms described in {res['meta']})")
 

@@ -8,6 +8,7 @@ never a silent fallback.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
@@ -50,6 +51,20 @@ def at_least(option: str, value: int, low: int) -> int:
     if value < low:
         raise OptionError(option, f"must be at least {low} (got {value})")
     return value
+
+
+def distinct_output(option: str, out: Path, inputs: list[Path], run_dir: Path | None = None) -> Path:
+    """Refuse an output path that is one of the inputs (it would be overwritten) or lies
+    inside the run directory's checkpoints."""
+    target = out.resolve()
+    for path in inputs:
+        if path.exists() and target == path.resolve():
+            raise OptionError(option, f"{out} is also the input file; writing there would "
+                                      "overwrite it — choose another output")
+    if run_dir is not None and target.is_relative_to((run_dir / "checkpoints").resolve()):
+        raise OptionError(option, f"{out} lies inside the run's checkpoints — choose another "
+                                  "output")
+    return out
 
 
 SetOpt = Annotated[Optional[list[str]], typer.Option(

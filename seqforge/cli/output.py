@@ -45,3 +45,9 @@ def console():
     from rich.console import Console
 
     return Console()
+
+
+def notes(lines: list[str]) -> None:
+    """What loading a run noticed and worked around, as warnings on stderr."""
+    for line in lines:
+        warn(line)

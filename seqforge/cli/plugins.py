@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from .output import error, warn
+from .output import warn
 
 
 def shorten(text: str, width: int = 60) -> str:
@@ -23,16 +23,11 @@ def plugins(all_: Annotated[bool, typer.Option("--all", help="Include built-in c
     from rich.console import Console
     from rich.table import Table
 
-    from ..errors import PluginError
     from ..plugins import get_registry
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        try:
-            reg = get_registry()
-        except PluginError as e:
-            error(str(e))
-            raise typer.Exit(e.exit_code)
+        reg = get_registry()
     title = "seqforge components" + ("" if all_ else " from installed plugins (--all adds built-ins)")
     t = Table(title=title, min_width=len(title) + 4)
     for col in ("kind", "name", "plugin", "version", "origin", "description"):
@@ -47,6 +42,8 @@ def plugins(all_: Annotated[bool, typer.Option("--all", help="Include built-in c
     out.print(t)
     if not n:
         out.print("no plugin components installed" + ("" if all_ else " (use --all to see the built-ins)"))
+    for (kind, name) in sorted(reg.conflicts):
+        warn(reg.conflict_message(kind, name) + " Specs that use it are refused; the rest work.")
     for name, why in reg.failures:
         warn(f"plugin {name!r} {why}; skipped")
     for w in caught:

@@ -100,6 +100,9 @@ def print_summary(s: dict, run_dir: Path | None) -> None:
             out.print(f"model does NOT beat the baseline on: {', '.join(lost)}")
         if won:
             out.print(f"model beats the baseline on: {', '.join(won)}")
+    if s.get("skipped_batches"):
+        out.print(f"{s['skipped_batches']} optimizer steps were skipped for NaN/inf "
+                  "(nan_policy: skip)")
     if run_dir:
         out.print(f"run directory: {run_dir}")
 

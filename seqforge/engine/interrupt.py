@@ -26,9 +26,21 @@ class InterruptFlag:
     def __init__(self, notify: Callable[[str], None] | None = None):
         self.signum: int | None = None
         self.notify = notify
+        self.deferring = False  # a checkpoint is being written: never stop in its middle
+        self.stop_now = False  # a second signal arrived while deferring
 
     def __bool__(self) -> bool:
         return self.signum is not None
+
+    @contextmanager
+    def deferred(self) -> Iterator[None]:
+        """Inside, a second signal does not stop the process mid-write; it is honoured as
+        soon as the block (a checkpoint write) has finished."""
+        was, self.deferring = self.deferring, True
+        try:
+            yield
+        finally:
+            self.deferring = was
 
 
 @contextmanager
@@ -43,7 +55,10 @@ def catch_signals(notify: Callable[[str], None] | None = None) -> Iterator[Inter
     old: dict[int, Any] = {}
 
     def handler(signum, frame):
-        if flag.signum is not None:  # second signal: stop now
+        if flag.signum is not None:  # second signal: stop now — unless mid-checkpoint
+            if flag.deferring:
+                flag.stop_now = True
+                return
             signal.signal(signum, old.get(signum, signal.SIG_DFL))
             raise KeyboardInterrupt
         flag.signum = signum

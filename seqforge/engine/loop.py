@@ -15,33 +15,25 @@ checkpoint contents :mod:`~seqforge.engine.state`, signals :mod:`~seqforge.engin
 from __future__ import annotations
 
 import math
-import shutil
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 
 import torch
 
-from ..errors import DataError, RunDirError, SeqforgeError, SpecError
+from ..errors import DataError, SpecError, TrainingDiverged
 from ..recurrent import detach_state
 from . import evaluate as ev
 from .callbacks import Callback
-from .checkpoint import load_checkpoint, save_checkpoint
+from .checkpointing import Checkpointing
 from .device import autocast, autocast_dtype, choose_compiled
 from .distributed import World, all_reduce_sum, any_flag
 from .interrupt import Interrupted, catch_signals
 from .rundir import RunDir
-from .state import CHECKPOINT_FORMAT, LoopState, rng_state, set_rng_state, state_to
+from .state import LoopState
 from .stopping import EarlyStopping
 from .tbptt import chunks
-
-
-class TrainingDiverged(SeqforgeError):
-    """A NaN or infinite loss/gradient under ``nan_policy: stop``."""
-
-    exit_code = 3
 
 
 @dataclass
@@ -57,7 +49,7 @@ class Schedule:
 ScheduleFactory = Callable[[torch.optim.Optimizer, int], Schedule]
 
 
-class Trainer:
+class Trainer(Checkpointing):
     def __init__(self, train_spec, model: torch.nn.Module, task, data, *,
                  optimizer: torch.optim.Optimizer, schedule: ScheduleFactory | None = None,
                  device: torch.device, run_dir: RunDir | None = None,
@@ -147,6 +139,7 @@ class Trainer:
 
     def _optimizer_step(self, loss: torch.Tensor, where: str) -> tuple[bool, float]:
         t = self.train_spec
+        self.state.attempted += 1
         if not torch.isfinite(loss):
             self._bad_number(f"loss is {loss.item()}", where)
             return False, float("nan")
@@ -214,74 +207,6 @@ class Trainer:
         return ev.evaluate(self.model, self.task, loader, self.device, prefix,
                            stateful=self.stateful, amp_dtype=self.amp_dtype)
 
-    # -- checkpoints -----------------------------------------------------------------------
-    @property
-    def base_model(self) -> torch.nn.Module:
-        """The model without a ``torch.compile`` wrapper (whose state_dict keys carry an
-        ``_orig_mod.`` prefix): checkpoints always hold the plain model's weights."""
-        return getattr(self.model, "_orig_mod", self.model)
-
-    def checkpoint_payload(self) -> dict[str, Any]:
-        sched = self.schedule.scheduler if self.schedule else None
-        return {
-            "format": CHECKPOINT_FORMAT,
-            "model": self.base_model.state_dict(),
-            "optimizer": self.optimizer.state_dict(),
-            "scheduler": sched.state_dict() if sched is not None else None,
-            "scaler": self.scaler.state_dict() if self.scaler else None,
-            "loop": asdict(self.state),
-            "rng": rng_state(),
-            # the shuffle generator twice: where it is now (the next epoch's order) and
-            # where this epoch began (to replay this epoch's order on a mid-epoch resume)
-            "generator": self.generator.get_state(),
-            "epoch_generator": self._epoch_gen_state,
-            "carry": self._carry,
-            "task_state": self.task.state_dict(),
-            **self.record,
-        }
-
-    def save(self, name: str) -> Path | None:
-        if self.run_dir is None:
-            return None
-        bad = [n for n, p in self.model.named_parameters() if not torch.isfinite(p).all()]
-        if bad:  # never let a NaN model overwrite the last good checkpoint
-            last = self.run_dir.checkpoints / "last.pt"
-            raise TrainingDiverged(
-                f"training diverged: the weights are no longer finite ({', '.join(bad[:3])}"
-                f"{' …' if len(bad) > 3 else ''}) after step {self.state.step}; {name} was not "
-                "written" + (f", the last good checkpoint is kept: {last}" if last.exists() else "")
-                + ". Try a lower train.optimizer.lr or train.clip_grad_norm: 1.0.")
-        path = self.run_dir.checkpoints / name
-        save_checkpoint(path, self.checkpoint_payload())
-        return path
-
-    def restore(self, path: Path) -> None:
-        # load on the CPU: RNG and generator states must stay CPU byte tensors; weights and
-        # optimizer state are copied to the model's device by load_state_dict
-        ck = load_checkpoint(path, map_location="cpu")
-        if ck.get("format") != CHECKPOINT_FORMAT:
-            raise RunDirError(f"{path}: not a {CHECKPOINT_FORMAT} checkpoint "
-                              f"(format {ck.get('format')!r})")
-        saved, now = ck.get("data_fingerprint"), self.record.get("data_fingerprint")
-        if saved and now and saved != now:
-            raise RunDirError(
-                f"{path}: cannot resume — the data changed since the run started "
-                f"(fingerprint {saved} then, {now} now: {self.data.source}). "
-                "Start a new run for new data.")
-        self.base_model.load_state_dict(ck["model"])
-        self.optimizer.load_state_dict(ck["optimizer"])
-        if self.schedule is not None and ck.get("scheduler") is not None:
-            self.schedule.scheduler.load_state_dict(ck["scheduler"])
-        if self.scaler is not None and ck.get("scaler") is not None:
-            self.scaler.load_state_dict(ck["scaler"])
-        self.state = LoopState(**ck["loop"])
-        if ck.get("generator") is not None:
-            self.generator.set_state(ck["generator"])
-        self._epoch_gen_state = ck.get("epoch_generator")
-        self._carry = state_to(ck.get("carry"), self.device)
-        self.task.load_state_dict(ck.get("task_state") or {})
-        set_rng_state(ck["rng"])
-
     def _check_interrupt(self) -> None:
         flag = self._interrupt
         if self.world.distributed and any_flag(bool(flag), self.device) and flag is not None:
@@ -329,6 +254,7 @@ class Trainer:
             self._check_interrupt()
             if every and st.step // every > before // every and st.batch_in_epoch < self.batches_per_epoch:
                 self.save("last.pt")
+        self._check_skipped(epoch)
         row = self._epoch_row(epoch, time.perf_counter() - t0)
         value = row.get(self.monitor)
         if self.schedule is not None and self.schedule.interval == "epoch":
@@ -353,6 +279,16 @@ class Trainer:
         self._check_interrupt()
         return stop
 
+    def _check_skipped(self, epoch: int) -> None:
+        """nan_policy: skip must not quietly train on (almost) nothing."""
+        st, limit = self.state, self.train_spec.max_skipped_fraction
+        if st.skipped and st.skipped > limit * max(st.attempted, 1):
+            raise TrainingDiverged(
+                f"training diverged: epoch {epoch} skipped {st.skipped} of {st.attempted} "
+                f"optimizer steps for NaN/inf (nan_policy: skip) — more than "
+                f"train.max_skipped_fraction {limit:g}. Lower train.optimizer.lr, add "
+                "train.clip_grad_norm: 1.0, or check the data for huge values.")
+
     def _epoch_row(self, epoch: int, seconds: float) -> dict[str, Any]:
         st = self.state
         loss_sum, loss_weight = st.loss_sum, st.loss_weight
@@ -369,17 +305,6 @@ class Trainer:
         row["lr"] = self.optimizer.param_groups[0]["lr"]
         row["time_s"] = seconds
         return row
-
-    def _keep_epoch_checkpoints(self, epoch: int) -> None:
-        keep = self.train_spec.checkpoint.keep
-        if keep <= 1:
-            return
-        d = self.run_dir.checkpoints
-        shutil.copyfile(d / "last.pt", d / f".epoch-{epoch:04d}.tmp")
-        (d / f".epoch-{epoch:04d}.tmp").replace(d / f"epoch-{epoch:04d}.pt")
-        old = sorted(d.glob("epoch-*.pt"))
-        for p in old[:-keep]:
-            p.unlink(missing_ok=True)
 
     def _choose_compile(self):
         batch = ev.to_device(next(iter(self.train_loader)), self.device, non_blocking=True)

@@ -8,12 +8,16 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import math
+import os
 import platform
 import sys
 import time
 from datetime import datetime
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -71,6 +75,31 @@ class RunDir:
                       key=_stamp_order)
         return cls(runs[-1]) if runs else None
 
+    @contextmanager
+    def locked(self) -> Iterator[None]:
+        """Own the run directory for as long as the block runs: one writer at a time.
+
+        An OS file lock (``flock`` on ``.lock``): a second writer is refused at once, naming
+        the holder's pid; the kernel drops the lock when its holder exits — even by
+        ``kill -9`` — so a lock file left behind by a dead process never blocks anyone.
+        """
+        fd = os.open(self.path / ".lock", os.O_RDWR | os.O_CREAT, 0o666)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
+            os.close(fd)
+            raise RunDirError(f"{self.path}: in use — another seqforge process (pid {holder}) "
+                              "is writing this run directory; wait for it to finish or stop "
+                              "it, then retry") from None
+        try:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+            yield
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
+
     def remove_stale_temps(self) -> list[Path]:
         """Delete temporary files a killed process left mid-write (``.last.pt.*.tmp``).
 
@@ -113,22 +142,78 @@ class RunDir:
         return data
 
     def read_json(self, name: str) -> dict[str, Any]:
-        return json.loads((self.path / name).read_text())
+        """A JSON file of the run directory, validated: a RunDirError says which file is
+        broken and how (missing, unreadable, not UTF-8, not JSON, not a mapping)."""
+        path = self.path / name
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise RunDirError(f"{path}: missing") from None
+        except UnicodeDecodeError:
+            raise RunDirError(f"{path}: broken — not UTF-8 text (binary data?)") from None
+        except OSError as exc:
+            raise RunDirError(f"{path}: unreadable ({exc.strerror or exc})") from None
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise RunDirError(f"{path}: broken — not valid JSON (line {exc.lineno}: {exc.msg}; "
+                              "truncated?)") from None
+        if not isinstance(data, dict):
+            raise RunDirError(f"{path}: broken — holds a {type(data).__name__}, not a mapping")
+        return data
+
+    def read_optional(self, name: str, notes: list[str]) -> dict[str, Any]:
+        """A file the run can do without (summary, origin): its data, or {} with a note
+        saying what is wrong with it when it is there but broken."""
+        if not (self.path / name).exists():
+            return {}
+        try:
+            return self.read_json(name)
+        except RunDirError as exc:
+            notes.append(f"{exc} — ignored")
+            return {}
+
+    def origin(self, notes: list[str]) -> dict[str, str]:
+        """``origin.json``: where the spec came from (its folder resolves relative data
+        paths); a broken one is noted and the working directory used instead."""
+        data = self.read_optional("origin.json", notes)
+        if data and not all(isinstance(data.get(k), (str, type(None)))
+                            for k in ("spec_file", "base_dir")):
+            notes.append(f"{self.path / 'origin.json'}: broken — spec_file and base_dir must be "
+                         "text — ignored")
+            return {}
+        return data
 
     def read_metrics(self) -> list[dict[str, Any]]:
         p = self.path / "metrics.jsonl"
         if not p.exists():
             return []
+        try:
+            text = p.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            raise RunDirError(f"{p}: broken — not UTF-8 text (binary data?)") from None
+        except OSError as exc:
+            raise RunDirError(f"{p}: unreadable ({exc.strerror or exc})") from None
         rows = []
-        lines = [line for line in p.read_text().splitlines() if line.strip()]
+        lines = [line for line in text.splitlines() if line.strip()]
         for i, line in enumerate(lines):
             try:
-                rows.append(json.loads(line))
+                row = json.loads(line)
             except json.JSONDecodeError:
                 if i == len(lines) - 1:  # a line torn by kill -9 mid-append: not a row yet
                     break
-                raise RunDirError(f"{p} (line {i + 1}): not a metrics row") from None
+                raise RunDirError(f"{p} (line {i + 1}): broken — not a metrics row") from None
+            if not isinstance(row, dict):
+                raise RunDirError(f"{p} (line {i + 1}): broken — not a metrics row")
+            rows.append(row)
         return rows
+
+    def read_metrics_optional(self, notes: list[str]) -> list[dict[str, Any]]:
+        try:
+            return self.read_metrics()
+        except RunDirError as exc:
+            notes.append(f"{exc} — the history is not shown")
+            return []
 
 
 def environment_record(*, device, seed: int, data_fingerprint: str, data_source: str,

@@ -16,6 +16,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from ..errors import RunDirError
+
 CHECKPOINT_FORMAT = "seqforge-checkpoint/2"
 
 
@@ -35,13 +37,29 @@ class LoopState:
     grad_norm_sum: float = 0.0
     grad_norm_max: float = 0.0
     grad_norm_count: int = 0
-    skipped: int = 0
+    skipped: int = 0  # optimizer steps skipped this epoch (nan_policy: skip)
+    attempted: int = 0  # optimizer steps attempted this epoch
     history: list[dict[str, Any]] = field(default_factory=list)
 
     def reset_epoch(self) -> None:
         self.batch_in_epoch = 0
         self.loss_sum = self.grad_norm_sum = self.grad_norm_max = 0.0
-        self.loss_weight = self.grad_norm_count = self.skipped = 0
+        self.loss_weight = self.grad_norm_count = self.skipped = self.attempted = 0
+
+
+def loop_state(saved: Any, path) -> LoopState:
+    """A checkpoint's ``loop`` entry as a LoopState; a RunDirError naming what is wrong."""
+    fields = {f.name: f.type for f in LoopState.__dataclass_fields__.values()}
+    unknown = sorted(set(saved) - set(fields)) if isinstance(saved, dict) else []
+    if not isinstance(saved, dict) or unknown:
+        raise RunDirError(f"{path}: the checkpoint's 'loop' entry is malformed"
+                          + (f" (unknown {unknown[0]!r})" if unknown else ""))
+    state = LoopState(**saved)
+    ints = ("epoch", "step", "batch_in_epoch", "best_epoch", "bad_epochs")
+    if (any(not isinstance(getattr(state, k), int) or getattr(state, k) < 0 for k in ints)
+            or not isinstance(state.history, list)):
+        raise RunDirError(f"{path}: the checkpoint's 'loop' entry holds impossible values")
+    return state
 
 
 def rng_state() -> dict[str, Any]:

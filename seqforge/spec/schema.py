@@ -66,6 +66,9 @@ class TrainSpec(Strict):
         "auto", description="CPU threads; auto picks by model size (see engine/device.py)")
     checkpoint: Checkpointing = Field(default_factory=Checkpointing)
     nan_policy: Literal["stop", "skip"] = "stop"
+    max_skipped_fraction: float = Field(
+        0.5, ge=0, le=1, description="nan_policy: skip stops the run (exit 3) when an epoch "
+                                     "skips more than this share of its batches")
     limit_train_batches: int | None = Field(None, ge=1, description="cap batches per epoch (smoke tests)")
     num_workers: int = Field(0, ge=0, le=64)
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from ..errors import SpecError, SpecErrors, nearest
+from ..errors import PluginError, SpecError, SpecErrors, nearest
 from ..registry import Registry
 from .compose import extend, load_composed
 from .context import SpecContext as _Ctx  # the name the checks below were written with
@@ -48,7 +48,7 @@ def _component(ctx: _Ctx, reg: Registry, kind: str, path: tuple, value: Any,
         return None
     try:
         entry = reg.entry(kind, name)
-    except LookupError as e:
+    except (LookupError, PluginError) as e:  # unknown, or claimed by two plugins
         ctx.error(name_path, str(e))
         return None
     allowed = list(entry.params.model_fields) if entry.params else []
