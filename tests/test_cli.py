@@ -104,7 +104,7 @@ def test_run_one_epoch_writes_run_directory(tmp_path):
 
 def test_predict_on_missing_run_dir(tmp_path):
     res = runner.invoke(app, ["predict", str(tmp_path / "nope"), "--input", "x.csv"])
-    assert res.exit_code == 2 and "not a seqforge run directory" in res.output
+    assert res.exit_code == 2 and "no such run directory" in res.output
 
 
 def test_console_script_installed():

@@ -97,11 +97,19 @@ def test_two_processes_match_one(tmp_path):
 
 @pytest.mark.slow
 def test_a_failing_rank_ends_the_run_with_its_error(tmp_path):
-    """A bad global batch size is reported by the ranks; the launcher exits non-zero."""
+    """A bad global batch size is refused once, before any process starts (exit 2, no run
+    directory); an error inside the ranks (a data file that is not there) ends the whole
+    run with that error."""
     spec = dict(SPEC, train={**SPEC["train"], "batch_size": 63})
     (tmp_path / "bad.yaml").write_text(yaml.safe_dump(spec))
     res = subprocess.run([sys.executable, "-m", "seqforge", "run", str(tmp_path / "bad.yaml"),
                           "--out", str(tmp_path / "o"), "--quiet", "--nproc", "2"],
                          capture_output=True, text=True, timeout=600)
-    assert res.returncode != 0
-    assert "must divide evenly over 2 processes" in res.stderr
+    assert res.returncode == 2 and res.stderr.count("does not divide evenly over 2") == 1
+    assert not (tmp_path / "o").exists()
+    spec = dict(SPEC, data={**SPEC["data"], "source": str(tmp_path / "gone.csv")})
+    (tmp_path / "gone.yaml").write_text(yaml.safe_dump(spec))
+    res = subprocess.run([sys.executable, "-m", "seqforge", "run", str(tmp_path / "gone.yaml"),
+                          "--out", str(tmp_path / "o"), "--quiet", "--nproc", "2"],
+                         capture_output=True, text=True, timeout=600)
+    assert res.returncode != 0 and "gone.csv" in res.stderr and "file not found" in res.stderr

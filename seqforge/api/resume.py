@@ -32,31 +32,32 @@ def resume_checkpoint(spec: Spec, out, resume) -> Path:
     return _resume_dir(spec, out, resume).checkpoints / "last.pt"
 
 
-def prepare_run_dir(spec: Spec, out, resume, hold: ExitStack
-                    ) -> tuple[RunDir | None, Path | None]:
-    """The run directory to write (locked for as long as ``hold`` is open) and the
-    checkpoint to resume from (None for a new run)."""
-    if resume:
-        rd = _resume_dir(spec, out, resume)
-        if rd.path.is_dir():
-            hold.enter_context(rd.locked())  # before anything in it is read or rewritten
-        last = rd.checkpoints / "last.pt"
-        if not (rd.path / "spec.resolved.yaml").exists() or not last.exists():
-            raise RunDirError(f"{rd.path}: not a resumable run directory (needs spec.resolved.yaml "
-                              "and checkpoints/last.pt)")
-        _check_resume_compatible(spec, rd)
-        rd.remove_stale_temps()  # half-written files of a killed process: never published
-        broken: list[str] = []
-        rd.origin(broken)
-        if broken or not (rd.path / "origin.json").exists():  # resume owns it: rewrite it
-            rd.write_json("origin.json", {"spec_file": spec.file, "base_dir": str(spec.base_dir)})
-        rd.write_spec(spec.resolved())  # a changed epoch count is allowed and recorded
-        return rd, last
+def new_run_dir(spec: Spec, out, hold: ExitStack) -> RunDir | None:
+    """A fresh run directory under ``out`` (None: write nothing), locked while ``hold`` is open."""
     if out is None:
-        return None, None
+        return None
     rd = RunDir.create(Path(out), spec.name)
     hold.enter_context(rd.locked())
-    return rd, None
+    return rd
+
+
+def prepare_resume(spec: Spec, out, resume, hold: ExitStack) -> tuple[RunDir, Path]:
+    """The run directory to continue (locked while ``hold`` is open) and its checkpoint."""
+    rd = _resume_dir(spec, out, resume)
+    if rd.path.is_dir():
+        hold.enter_context(rd.locked())  # before anything in it is read or rewritten
+    last = rd.checkpoints / "last.pt"
+    if not (rd.path / "spec.resolved.yaml").exists() or not last.exists():
+        raise RunDirError(f"{rd.path}: not a resumable run directory (needs spec.resolved.yaml "
+                          "and checkpoints/last.pt)")
+    _check_resume_compatible(spec, rd)
+    rd.remove_stale_temps()  # half-written files of a killed process: never published
+    broken: list[str] = []
+    rd.origin(broken)
+    if broken or not (rd.path / "origin.json").exists():  # resume owns it: rewrite it
+        rd.write_json("origin.json", {"spec_file": spec.file, "base_dir": str(spec.base_dir)})
+    rd.write_spec(spec.resolved())  # a changed epoch count is allowed and recorded
+    return rd, last
 
 
 #: spec keys a resumed run may change (how long to train, where, how to report)

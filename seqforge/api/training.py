@@ -21,6 +21,7 @@ from ..engine import evaluate as ev
 from ..engine.callbacks import Callback, default_progress
 from ..engine.checkpoint import load_checkpoint, save_checkpoint
 from ..engine.device import choose_threads, resolve_device
+from ..engine.interrupt import stop_on_signal
 from ..engine.loop import Trainer
 from ..engine.rundir import RunDir, environment_record
 from ..plots import loss_curve
@@ -28,7 +29,7 @@ from ..spec.schema import Spec
 from ..spec.validate import load_spec
 from ..tasks.base import ArtifactContext, Task
 from .build import Built, build, optimizer_for, schedule_for
-from .resume import prepare_run_dir, resume_checkpoint
+from .resume import new_run_dir, prepare_resume, resume_checkpoint
 from .runs import Run
 
 
@@ -72,18 +73,21 @@ def make_trainer(spec: Spec, built: Built, device: torch.device, *, run_dir: Run
 
 
 def _train(spec, out, callbacks, quiet, resume, dev, threads, world, hold) -> Run:
-    if world.is_main:
-        run_dir, resume_from = prepare_run_dir(spec, out, resume, hold)
-    else:  # other ranks read the checkpoint to resume from, and write nothing
-        run_dir = None
-        resume_from = resume_checkpoint(spec, out, resume) if resume else None
+    run_dir = resume_from = None
+    if world.is_main and resume:
+        run_dir, resume_from = prepare_resume(spec, out, resume, hold)
+    elif resume:  # other ranks read the checkpoint to resume from, and write nothing
+        resume_from = resume_checkpoint(spec, out, resume)
         distributed.barrier()
-    if world.is_main and world.distributed:
+    if world.is_main and world.distributed and resume:
         distributed.barrier()  # rank 0 has swept stale files before anyone reads
-    built = build(spec)
     cbs = (list(callbacks) + default_progress(quiet)) if world.is_main else []
-    trainer = make_trainer(spec, built, dev, run_dir=run_dir, callbacks=cbs, threads=threads,
-                           world=world)
+    with stop_on_signal():  # reading data can take long: Ctrl-C / SIGTERM stop it cleanly
+        built = build(spec)
+        trainer = make_trainer(spec, built, dev, run_dir=run_dir, callbacks=cbs,
+                               threads=threads, world=world)
+    if world.is_main and not resume:  # only now: a spec or data error leaves no empty folder
+        trainer.run_dir = run_dir = new_run_dir(spec, out, hold)
     if resume_from is not None:
         trainer.restore(resume_from)
         if run_dir is not None:

@@ -21,7 +21,8 @@ from . import options
 def generate_command(
     run_dir: Annotated[Path, typer.Argument(help="A run directory of a language model.")],
     prompt: Annotated[str, typer.Option(help="Text to continue; empty: start of a line.")] = "",
-    length: Annotated[int, typer.Option(min=0, help="Tokens (characters) to generate.")] = 300,
+    length: Annotated[int, typer.Option(min=0, max=1_000_000,
+                                        help="Tokens (characters) to generate.")] = 300,
     temperature: Annotated[float, typer.Option(
         min=0.0, help="Softmax temperature: <1 safer, >1 wilder, 0 greedy.")] = 0.8,
     top_k: Annotated[Optional[int], typer.Option(

@@ -43,6 +43,10 @@ def run(spec: Annotated[Path, typer.Argument(help="The YAML spec.")],
     if nproc and nproc > 1:
         from ..engine.distributed import launch
 
+        checked = load(spec, set_)  # a bad spec is one message here, not one per process
+        if checked.train.batch_size % nproc:
+            raise options.OptionError("--nproc", f"train.batch_size {checked.train.batch_size} "
+                                                 f"does not divide evenly over {nproc} processes")
         raise typer.Exit(launch(nproc, sys.argv))
     from ..api import train
     from ..engine.interrupt import Interrupted

@@ -76,3 +76,23 @@ def catch_signals(notify: Callable[[str], None] | None = None) -> Iterator[Inter
     finally:
         for s, h in old.items():
             signal.signal(s, h)
+
+
+@contextmanager
+def stop_on_signal() -> Iterator[None]:
+    """Before training starts (reading data, building the model) there is nothing to save:
+    SIGINT/SIGTERM stop at once as :class:`Interrupted` with no checkpoint, so the caller
+    says so instead of dying silently."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum, frame):
+        raise Interrupted(signum, None)
+
+    old = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)

@@ -19,6 +19,7 @@ from ..registry import Registry
 from .compose import extend, load_composed
 from .context import SpecContext as _Ctx  # the name the checks below were written with
 from .fit import check_fit
+from .memory import check_memory
 from .loader import Marks
 from .overrides import apply_overrides
 from .schema import MODEL_KEYS, Component, DataSpec, ModelSpec, Spec, TrainSpec
@@ -204,6 +205,8 @@ def validate_spec(raw: Any, *, registry: Registry, marks: Marks | None = None,
     # --- cross-section checks (only when the parts themselves are valid) -----------------
     if data_spec is not None and model_spec is not None and task is not None:
         check_fit(ctx, registry, data_spec, model_spec, task, train_spec)
+        if train_spec is not None and not ctx.errors:
+            check_memory(ctx, registry, data_spec, model_spec, train_spec)
 
     if ctx.errors:
         raise SpecErrors(ctx.errors)

@@ -33,6 +33,7 @@ from ..facets import AnomalyWindows
 from ..generators.synthetic import anomaly_series
 from ..io.csv_series import load_series_csv
 from ..io.table import Table, as_table, resolve_columns
+from ..memory import check_fits
 from ..transforms.scalers import make_scaler
 from ..transforms.windowing import windows_at
 
@@ -136,6 +137,7 @@ class AnomalySeries(DatasetSource):
         if prefix >= n:
             raise DataError(f"normal_fraction {p.normal_fraction} leaves no points to search",
                             source=source)
+        check_fits(4.0 * n * W * 2, f"{n:,} windows of {W} points", "data.window", source)
         scaler = (self.saved.facet(AnomalyWindows).scaler if self.saved is not None else
                   make_scaler(p.scaler).fit(values[:train_end, None]))
         scaled = scaler.transform(values[:, None]).astype(np.float32)  # (N, 1)

@@ -27,9 +27,15 @@ from ..facets import Series as SeriesFacet
 from ..io.builtin_series import load_series
 from ..io.csv_series import Series, load_series_csv
 from ..io.table import as_table, resolve_columns
+from ..memory import check_fits
 from ..splits import split_by_fraction
 from ..transforms.scalers import SCALERS, make_scaler
 from ..transforms.windowing import window_spans
+
+
+#: scaled magnitude beyond which an input is refused: 10⁴ training ranges (or standard
+#: deviations) away from the training data is a unit error, not a forecastable level
+FAR_OUTSIDE = 1e4
 
 
 class TimeseriesParams(DataParams):
@@ -84,6 +90,9 @@ class TimeseriesCSV(DatasetSource):
                             f"but the series has {n} — lower data.window", source=series.source,
                             path="data.window")
         parts = split_by_fraction(n, p.val, p.test, source=series.source)
+        # every row starts one example: (window × inputs + horizon × targets) floats each
+        check_fits(4.0 * n * (p.window * len(inputs) + p.horizon * len(targets) + len(targets)),
+                   f"{n:,} windows of {p.window} rows", "data.window", series.source)
         if self.saved is not None:  # a trained run keeps its own scaling, whatever it scores
             scaler = self.saved.facet(SeriesFacet).scaler
         else:
@@ -131,6 +140,13 @@ class TimeseriesCSV(DatasetSource):
                             + (f" + horizon {Hz}" if targets else "") + f") but has {len(series)}",
                             source=series.source)
         scaled = _scaled(facet, series.values, series.source, columns=columns)  # (N, C')
+        far = np.abs(scaled).max(axis=0) > FAR_OUTSIDE  # (C',)
+        if far.any():  # finite, but no trained model says anything about such values
+            name = columns[int(np.argmax(far))]
+            raise DataError(f"column {name!r} holds values far outside anything the model was "
+                            f"trained on (up to {np.abs(series.values).max():.3g}); its "
+                            "forecasts would be meaningless — check the units of the file",
+                            source=series.source)
         if targets:
             ds = _windows(facet, scaled, np.arange(W, len(series) - Hz + 1))
             items = [ds[i] for i in range(len(ds))]

@@ -60,7 +60,14 @@ class Scaler:
                 source=f"scaler:{self.kind}",
             )
         self.n_features = x.shape[1]
-        self._fit(x)
+        with np.errstate(over="ignore", invalid="ignore"):  # reported below, by column
+            self._fit(x)
+        bad = sorted({i for v in self._state().values() if isinstance(v, list)
+                      for i, p in enumerate(v) if not np.isfinite(p)})
+        if bad:  # e.g. 1e308 in a column: finite alone, its spread overflows to inf
+            raise DataError(f"column(s) {bad}: values too large to scale with a {self.kind} "
+                            "scaler (its parameters overflow) — rescale the data",
+                            source=f"scaler:{self.kind}")
         return self
 
     def fit_transform(self, values: np.ndarray) -> np.ndarray:
