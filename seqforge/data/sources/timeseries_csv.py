@@ -170,7 +170,9 @@ def _scaled(facet: SeriesFacet, values: np.ndarray, source: str,
     cols = None if columns is None else [facet.columns.index(c) for c in columns]
     with np.errstate(over="ignore", invalid="ignore"):  # reported below, by column
         scaled = facet.scaler.transform(values, columns=cols).astype(np.float32)  # (N, C)
-    bad = ~np.isfinite(scaled).all(axis=0)  # (C,)
+    # the model computes in float32, and its forecasts come back through the inverse
+    # scaling: values beyond float32 itself cannot be modelled, whatever the scaler
+    bad = ~np.isfinite(scaled).all(axis=0) | (np.abs(values) > np.finfo(np.float32).max).any(0)
     if bad.any():  # e.g. 1e308 in a file: finite as float64, not after scaling/float32
         names = columns or facet.columns
         shown = ", ".join(repr(c) for c, b in zip(names, bad) if b)
