@@ -161,3 +161,39 @@ def test_strict_spec_values(tmp_path):
         load_spec(STOCK, overrides=["model.hidden_size=true"])
     with pytest.raises(SpecError, match="integer"):
         load_spec(STOCK, overrides=["model.hidden_size='8'"])
+
+
+def test_a_signal_while_reading_data_stops_with_a_message_and_no_empty_run_dir(tmp_path):
+    """SIGTERM while the dataset loads: exit 143, said plainly, and no run directory left."""
+    import os
+    import signal
+
+    import seqforge
+    from seqforge.data.sources.timeseries_csv import TimeseriesCSV
+    from seqforge.plugins import register_plugin, unregister_plugin
+
+    class SlowSeries(TimeseriesCSV):
+        def load(self):
+            os.kill(os.getpid(), signal.SIGTERM)
+            return super().load()
+
+    class Plugin:
+        @seqforge.hookimpl
+        def register_datasets(self, register):
+            register("slow_series", SlowSeries)
+
+    plugin = Plugin()
+    register_plugin(plugin, name="slow-plugin")
+    try:
+        csv = write_series(tmp_path / "s.csv", 120)
+        spec = forecast_spec(csv, epochs=1)
+        spec["data"]["dataset"] = "slow_series"
+        import yaml
+
+        (tmp_path / "s.yaml").write_text(yaml.safe_dump(spec))
+        res = runner.invoke(app, ["run", str(tmp_path / "s.yaml"), "--out", str(tmp_path / "o")])
+        assert res.exit_code == 143, res.output
+        assert "SIGTERM" in res.output and "nothing saved" in res.output
+        assert not any((tmp_path / "o").rglob("spec.resolved.yaml"))
+    finally:
+        unregister_plugin(plugin)
