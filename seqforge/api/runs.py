@@ -90,7 +90,8 @@ class Run:
             task = self.task_for(bundle)
             loader, stateful = bundle.loader(split, bs), bundle.stateful
         metrics = ev.evaluate(self.model, task, loader, self.device, split, stateful=stateful)
-        return {"model": metrics, "baseline": {"name": task.baseline_name(), **task.baseline(ds)},
+        baselines = task.baselines(ds)
+        return {"model": metrics, "baseline": task.strongest(baselines), "baselines": baselines,
                 "examples": len(ds)}
 
 
