@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
+from collections.abc import Callable
 from typing import Annotated, Any, Literal, Union
 
 import numpy as np
@@ -87,6 +88,19 @@ def warn_same_file(train: Path, others: dict[str, Path]) -> None:
             warnings.warn(f"data.{name} is the training file ({path}): its scores measure "
                           "recall of training examples, not generalisation",
                           SplitFileWarning, stacklevel=3)
+
+
+def fixed_splits(splits: list, train: Path, files: dict[str, Path],
+                 read: Callable[[Path], list[dict[str, Any]]]) -> list:
+    """``splits`` [train, val, test] with the ones named in ``files`` replaced by the items
+    ``read`` gives for their file (a dataset's ``read_inputs(path, info, targets=True)``),
+    warning when a file is the training file itself."""
+    warn_same_file(train, files)
+    for name, path in files.items():
+        items = read(path)
+        splits[("train", "val", "test").index(name)] = TensorItems(
+            **{k: [it[k] for it in items] for k in items[0]})
+    return splits
 
 
 def split_indices(labels: np.ndarray, val: float, test: float, *, seed: int,
@@ -176,5 +190,5 @@ def subset(columns: dict[str, Any], idx: np.ndarray) -> TensorItems | None:
 
 
 
-__all__ = ["SplitParams", "FileSplitParams", "SplitFileWarning", "warn_same_file",
+__all__ = ["SplitParams", "FileSplitParams", "SplitFileWarning", "warn_same_file", "fixed_splits",
            "split_indices", "split_by_fraction", "subset"]

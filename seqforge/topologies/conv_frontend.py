@@ -9,9 +9,10 @@ file stays about wiring.
 
 Each block is Conv1d ('same' padding) → LayerNorm over channels at each step → ReLU.
 Not BatchNorm as in the paper: batch statistics make one series' prediction depend on
-the others in its batch and on padding, which the topology contract forbids (and which
-makes small-batch training on 30–40 series noisy). Padded steps are zeroed before every
-block, so a padded series convolves exactly like the same series alone.
+the others in its batch and on padding, which the topology contract forbids. Padded steps
+are zeroed before every block, so a padded series convolves exactly like the same series
+alone. (A masked per-series instance norm was tried too: no better on ArrowHead, and its
+ReLU sits on a kink for one-step series, which gradcheck rejects.)
 """
 
 from __future__ import annotations

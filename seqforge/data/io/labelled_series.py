@@ -87,7 +87,7 @@ def read_ucr_table(path: str | Path, *, label_column: int | str = 0) -> SeriesSe
         text = p.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError:
         raise DataError("is not UTF-8 text", source=source) from None
-    rows = [(k + 1, _cells(line.strip())) for k, line in enumerate(text.splitlines())
+    rows = [(k + 1, _cells(line.rstrip())) for k, line in enumerate(text.splitlines())
             if line.strip() and not line.lstrip().startswith("#")]
     if not rows:
         raise DataError("file is empty; expected one series per row", source=source)

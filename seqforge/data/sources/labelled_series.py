@@ -31,13 +31,13 @@ from pydantic import Field
 
 from ...errors import DataError
 from ...kinds import Shape
-from ..base import DataBundle, DataInfo, DatasetSource, Inputs, TensorItems, fingerprint
+from ..base import DataBundle, DataInfo, DatasetSource, Inputs, fingerprint
 from ..facets import Channels, Classes
 from ..io.aeon_data import aeon_file, is_aeon
 from ..io.labelled_series import SeriesSet, read_long_table, read_ucr_table
 from ..io.table import Table, optional_column
 from ..io.ts_format import read_ts
-from ..splits import FileSplitParams, split_indices, subset, warn_same_file
+from ..splits import FileSplitParams, fixed_splits, split_indices, subset
 from ..transforms.classes import class_counts, class_order
 from ..transforms.scalers import make_scaler
 
@@ -127,11 +127,7 @@ class LabelledSeries(DatasetSource):
         cols = {"x": [self.prepare(x, info) for x in data.series], "y": torch.from_numpy(y)}
         splits = [subset(cols, i) for i in parts]
         others = {k: self.locate(v) for k, v in p.files().items()}
-        warn_same_file(train_path, others)
-        for k, path in others.items():
-            items = self.read_inputs(path, info, targets=True)
-            splits[("val", "test").index(k) + 1] = TensorItems(
-                x=[it["x"] for it in items], y=torch.stack([it["y"] for it in items]))
+        fixed_splits(splits, train_path, others, lambda f: self.read_inputs(f, info, targets=True))
         return DataBundle(*splits, info, source=data.source,
                           fingerprint=fingerprint(*data.series, data.labels, p.model_dump_json(),
                                                   self.seed, *(str(o) for o in others.values())))
