@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import ClassVar, Literal
 
 import torch
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class OptParams(BaseModel):
@@ -129,6 +129,33 @@ class Cosine(SchedulerFactory):
                                                  total_iters=p.warmup_steps)
         return torch.optim.lr_scheduler.SequentialLR(optimizer, [warm, cosine],
                                                      milestones=[p.warmup_steps])
+
+
+class Warmup(SchedulerFactory):
+    """Linear learning-rate warm-up from ``start_factor``·lr to lr over ``warmup_steps``
+    optimizer steps (or ``warmup_epochs`` epochs), then constant — the warm-up Adam-trained
+    recurrent/conv nets often need on tiny training sets, where the first steps' noisy
+    moments otherwise kick the weights far off. (``cosine`` has its own ``warmup_steps``.)"""
+
+    interval = "batch"
+
+    class Params(SchedParams):
+        warmup_steps: int = Field(0, ge=0)
+        warmup_epochs: int = Field(0, ge=0)
+        start_factor: float = Field(0.01, gt=0, le=1)
+
+        @model_validator(mode="after")
+        def _one(self):
+            if self.warmup_steps and self.warmup_epochs:
+                raise ValueError("give warmup_steps or warmup_epochs, not both")
+            return self
+
+    @classmethod
+    def build(cls, optimizer, p, *, epochs, steps_per_epoch):
+        n = max(1, p.warmup_steps or p.warmup_epochs * steps_per_epoch)
+        f0 = p.start_factor
+        return torch.optim.lr_scheduler.LambdaLR(
+            optimizer, lambda step: f0 + (1.0 - f0) * min(1.0, step / n))
 
 
 class ReduceOnPlateau(SchedulerFactory):

@@ -254,6 +254,9 @@ def test_baseline_is_the_difference_detector_under_the_same_quantile():
     np.testing.assert_array_equal(flags[1:], diffs > thr)
     tlo, thi = m.parts["test"]
     expected = sc.detection_metrics(flags[tlo:thi], m.labels[tlo:thi])
+    from seqforge.tasks.scoring.discord import ucr_hit
+
+    expected["ucr_hit"] = ucr_hit(scores[tlo:thi], m.labels[tlo:thi])
     assert task.baseline(built.bundle.test) == expected
     assert task.baseline(built.bundle.val) == {}  # the baseline's own threshold data
     assert 0 < expected["f1"] < 1  # it finds some anomalies, not all
@@ -327,3 +330,42 @@ def test_detects_the_generated_anomalies(tmp_path):
     short = _write_csv(tmp_path / "short.csv", values[:10])
     res = runner.invoke(app, ["predict", str(run.dir), "--input", str(short)])
     assert res.exit_code == 2 and "needs at least 32 rows" in res.output
+
+
+# ----------------------------------------------------------------------------- real data
+
+
+def test_ucr_rule_and_discord_on_hand_made_series():
+    from seqforge.tasks.scoring.discord import nn_distances, ucr_hit, window_to_points
+
+    labels = np.zeros(1000, dtype=np.int8)
+    labels[500:510] = 1
+    scores = np.zeros(1000)
+    scores[395] = 1.0  # 105 before the region: outside its slack of max(100, 10)
+    assert ucr_hit(scores, labels) == 0.0
+    scores[405] = 2.0  # 95 before: inside
+    assert ucr_hit(scores, labels) == 1.0
+    assert ucr_hit(scores, np.zeros(1000)) is None
+    # a sine with one distorted cycle: its windows are farthest from the normal prefix
+    t = np.arange(1000)
+    x = np.sin(2 * np.pi * t / 50)
+    x[700:720] = 0.0
+    starts = np.arange(300, 1000 - 32 + 1)
+    d = nn_distances(x, 32, (0, 300), starts)
+    pts = window_to_points(starts, d, 32, 1000)
+    assert 690 <= int(np.nanargmax(pts)) < 730 and np.isnan(pts[:300]).all()
+
+
+@pytest.mark.slow
+def test_kdd_tsad_135_spec_reports_every_detector():
+    spec = ROOT / "specs" / "kdd_tsad_135_lstm_ae.yaml"
+    try:
+        run = train(str(spec), out=None, overrides=["train.epochs=2"])
+    except DataError as exc:  # seqforge[series] (aeon's data files) not installed
+        pytest.skip(str(exc))
+    names = [b["name"] for b in run.summary["baselines"]]
+    assert names == ["rolling difference |x_t - x_t-1|", "nearest-neighbour discord"]
+    for row in [run.summary["test"]] + run.summary["baselines"]:
+        assert {"f1", "event_f1", "ucr_hit"} <= {k.removeprefix("test_") for k in row}
+    # the discord finds the one labelled anomaly of this series (points 4187-4198)
+    assert run.summary["baselines"][1]["ucr_hit"] == 1.0

@@ -113,7 +113,8 @@ class Run:
             raise TrainingDiverged(f"{self.dir}: the model's {', '.join(bad)} are not finite on "
                                    "this data — its weights produce NaN/inf (a diverged run?); "
                                    "there is nothing meaningful to report")
-        return {"model": metrics, "baseline": {"name": task.baseline_name(), **task.baseline(ds)},
+        baselines = task.baselines(ds)
+        return {"model": metrics, "baseline": task.strongest(baselines), "baselines": baselines,
                 "examples": len(ds)}
 
 

@@ -131,7 +131,9 @@ def _finish(spec: Spec, built: Built, trainer: Trainer, run_dir: RunDir | None, 
             _store_task_state(run_dir, task)
     test_loader = bundle.loader("test", bs)
     test = trainer.evaluate(test_loader, "test") if test_loader is not None else {}
-    baseline = task.baseline(bundle.test if test_loader is not None else bundle.val)
+    baselines = task.baselines(bundle.test if test_loader is not None else bundle.val)
+    strongest = task.strongest(baselines)
+    baseline = {k: v for k, v in strongest.items() if k != "name"}
     history = trainer.state.history
     summary = {
         "name": spec.name,
@@ -148,9 +150,13 @@ def _finish(spec: Spec, built: Built, trainer: Trainer, run_dir: RunDir | None, 
         "final": history[-1] if history else {},
         "skipped_batches": sum(int(r.get("skipped_batches", 0)) for r in history),
         "test": test,
-        "baseline": {"name": task.baseline_name(), **baseline},
+        # the strongest model-free baseline, and all of them: [{"name": …, **metrics}]
+        "baseline": strongest,
+        "baselines": baselines,
         "beats_baseline": beats(task, test, baseline),
     }
+    if bundle.val is None or not len(bundle.val):
+        summary["selected_by"] = trainer.monitor  # no validation data: say what chose best.pt
     if run_dir is not None:
         ctx = ArtifactContext(run_dir.path, model, bundle, ev.Passes(model, dev, bundle.collate),
                               history, summary)

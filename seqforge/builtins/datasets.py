@@ -7,6 +7,7 @@ from seqforge.hookspecs import hookimpl
 def register_datasets(register):
     from seqforge.data.sources.anomaly_series import AnomalySeries
     from seqforge.data.sources.digits import Digits
+    from seqforge.data.sources.labelled_series import LabelledSeries
     from seqforge.data.sources.number_spelling import NumberSpelling
     from seqforge.data.sources.seq2seq import Seq2SeqDataset
     from seqforge.data.sources.text import TextLM
@@ -22,3 +23,4 @@ def register_datasets(register):
     register("anomaly_series", AnomalySeries)
     register("waveforms", Waveforms)
     register("number_spelling", NumberSpelling)
+    register("labelled_series", LabelledSeries)

@@ -10,3 +10,4 @@ def register_schedulers(register):
     register("step", optim.StepLR)
     register("cosine", optim.Cosine)
     register("reduce_on_plateau", optim.ReduceOnPlateau)
+    register("warmup", optim.Warmup)

@@ -54,6 +54,20 @@ class Classes(Facet):
     train_counts: list[int]
 
 
+class Channels(Facet):
+    """Numeric series with named channels, read from files (``labelled_series``): what a
+    new file must have to be scored, and how its values are normalised."""
+
+    name: ClassVar[str] = "channels"
+    summary: ClassVar[str] = "numeric series with named channels"
+
+    names: list[str]
+    #: none | series (each series and channel z-normalised on its own) | global (a
+    #: per-channel scaler fitted on the training series)
+    normalize: str = "none"
+    scaler: ScalerField | None = None
+
+
 class Tokens(Facet):
     """Inputs are text cut into tokens at ``level`` (ids in ``DataInfo.vocab``)."""
 
@@ -132,4 +146,4 @@ class Generation(Facet):
     joiner: str = " "
 
 
-__all__ = ["Series", "Classes", "Tokens", "TokenStream", "Pairs", "AnomalyWindows", "Generation"]
+__all__ = ["Series", "Classes", "Channels", "Tokens", "TokenStream", "Pairs", "AnomalyWindows", "Generation"]

@@ -10,7 +10,10 @@ Two ways, both seeded and both refusing a non-zero fraction that yields no examp
 
 from __future__ import annotations
 
-from typing import Any, Literal
+import warnings
+from pathlib import Path
+from collections.abc import Callable
+from typing import Annotated, Any, Literal, Union
 
 import numpy as np
 from pydantic import Field, model_validator
@@ -33,6 +36,71 @@ class SplitParams(DataParams):
         if self.val + self.test >= 1:
             raise ValueError(f"val {self.val} + test {self.test} leaves nothing to train on")
         return self
+
+
+Fraction = Annotated[float, Field(ge=0, lt=1)]
+
+
+class FileSplitParams(SplitParams):
+    """Split keys of datasets that read files: ``train`` (the training file), and ``val`` /
+    ``test`` each either a fraction of the training file's examples (stratified by class
+    unless ``split: shuffle``) or a path to a file of their own (relative to the spec).
+
+    With fixed ``val`` and ``test`` files nothing is cut from the training file. ``val``
+    and ``test`` naming one file is refused: the best epoch would be chosen on test data.
+    """
+
+    val: Union[Fraction, str] = Field(
+        0.1, description="validation: a fraction of the training file, or a file path")
+    test: Union[Fraction, str] = Field(
+        0.2, description="test: a fraction of the training file, or a file path")
+
+    @model_validator(mode="after")
+    def _fractions(self):
+        fr = [v for v in (self.val, self.test) if not isinstance(v, str)]
+        if sum(fr) >= 1:
+            raise ValueError(f"val {self.val} + test {self.test} leaves nothing to train on")
+        if isinstance(self.val, str) and isinstance(self.test, str) and \
+                Path(self.val) == Path(self.test):
+            raise ValueError(f"val and test name the same file ({self.test}): the best epoch "
+                             "would be chosen on the test data — give a separate val file or "
+                             "a fraction (val: 0.1)")
+        return self
+
+    def fraction(self, name: str) -> float:
+        """The share of the training file cut for ``name`` (0 when it has a file)."""
+        v = getattr(self, name)
+        return 0.0 if isinstance(v, str) else float(v)
+
+    def files(self) -> dict[str, str]:
+        """``{"val": path, "test": path}`` for the splits read from files of their own."""
+        return {k: v for k in ("val", "test") if isinstance(v := getattr(self, k), str)}
+
+
+class SplitFileWarning(UserWarning):
+    """A split file that is also the training file: its scores say nothing of new data."""
+
+
+def warn_same_file(train: Path, others: dict[str, Path]) -> None:
+    """Warn when a val/test file is the training file itself (same path after resolving)."""
+    for name, path in others.items():
+        if path.resolve() == train.resolve():
+            warnings.warn(f"data.{name} is the training file ({path}): its scores measure "
+                          "recall of training examples, not generalisation",
+                          SplitFileWarning, stacklevel=3)
+
+
+def fixed_splits(splits: list, train: Path, files: dict[str, Path],
+                 read: Callable[[Path], list[dict[str, Any]]]) -> list:
+    """``splits`` [train, val, test] with the ones named in ``files`` replaced by the items
+    ``read`` gives for their file (a dataset's ``read_inputs(path, info, targets=True)``),
+    warning when a file is the training file itself."""
+    warn_same_file(train, files)
+    for name, path in files.items():
+        items = read(path)
+        splits[("train", "val", "test").index(name)] = TensorItems(
+            **{k: [it[k] for it in items] for k in items[0]})
+    return splits
 
 
 def split_indices(labels: np.ndarray, val: float, test: float, *, seed: int,
@@ -122,4 +190,5 @@ def subset(columns: dict[str, Any], idx: np.ndarray) -> TensorItems | None:
 
 
 
-__all__ = ["SplitParams", "split_indices", "split_by_fraction", "subset"]
+__all__ = ["SplitParams", "FileSplitParams", "SplitFileWarning", "warn_same_file", "fixed_splits",
+           "split_indices", "split_by_fraction", "subset"]

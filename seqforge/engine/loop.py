@@ -102,6 +102,8 @@ class Trainer(Checkpointing):
             self.monitor = "train_loss"  # no validation split: watch what there is
         mode = es.mode if es else "auto"
         self.maximize = (task.is_higher_better(self.monitor) if mode == "auto" else mode == "max")
+        if t.select == "last":  # every epoch "improves" on the last: best.pt = the last epoch
+            self.monitor, self.maximize, mode = "epoch", True, "max"
         self.stopping = EarlyStopping(self.monitor, maximize=self.maximize,
                                       patience=es.patience if es else None,
                                       min_delta=es.min_delta if es else 0.0)

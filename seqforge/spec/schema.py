@@ -38,6 +38,15 @@ class EarlyStopping(Strict):
         "auto", description="auto: max for accuracy/f1/exact_match-like metrics, else min")
     min_delta: float = Field(0.0, ge=0)
 
+    @field_validator("monitor")
+    @classmethod
+    def _not_test(cls, v: str) -> str:
+        if v.startswith("test_"):
+            raise ValueError(f"{v!r} would choose the best epoch on the test data, which must "
+                             "be scored once, at the end — monitor a val_ metric (e.g. "
+                             f"{'val_' + v[5:]!r}) or train_loss")
+        return v
+
 
 class Truncated(Strict):
     truncate: int = Field(..., ge=1, description="BPTT chunk length in steps; state carried across chunks")
@@ -57,6 +66,10 @@ class TrainSpec(Strict):
     clip_grad_value: float | None = Field(None, gt=0)
     bptt: Literal["full"] | Truncated = "full"
     early_stopping: EarlyStopping | None = None
+    select: Literal["auto", "last"] = Field(
+        "auto", description="which epoch's weights the run keeps (best.pt): auto = best by "
+        "the monitored metric (early_stopping.monitor, else the task's, e.g. val_loss) — "
+        "without validation data by train_loss; last = the last epoch's")
     device: str = Field("auto", description="auto | cpu | cuda | cuda:N")
     precision: Literal["auto", "fp32", "bf16", "fp16"] = Field(
         "auto", description="auto: bf16 autocast on CUDA when supported, fp32 on CPU")

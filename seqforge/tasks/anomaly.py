@@ -40,6 +40,9 @@ from ..kinds import Shape
 from ..plots import figure, save_figure
 from .base import ArtifactContext, Batch, Metrics, Task, TaskParams
 from .scoring import anomaly as sc
+from .scoring.discord import nn_distances, ucr_hit, window_to_points
+
+DISCORD = "nearest-neighbour discord"
 
 
 class AnomalyParams(TaskParams):
@@ -83,7 +86,7 @@ class AnomalyMetrics(Metrics):
         if not self.task.searched(starts) or self.task.thresholds is None:
             return {}  # training or validation windows (or not calibrated yet)
         det = self.task.detect(starts, errors)
-        return self.task.score_part(det.point_flags, "test")
+        return self.task.score_part(det.point_flags, "test", det.point_scores)
 
 
 class Anomaly(Task):
@@ -96,7 +99,9 @@ class Anomaly(Task):
     # reconstruction error says nothing, so it is not accepted.
     outputs = (Shape.SEQUENCE,)
     requires = (AnomalyWindows,)
-    higher_is_better = Task.higher_is_better | {"event_precision", "event_recall", "event_f1"}
+    higher_is_better = Task.higher_is_better | {"event_precision", "event_recall", "event_f1",
+                                                "ucr_hit"}
+    headline = "f1"
 
     def __init__(self, params, info):
         super().__init__(params, info)
@@ -162,8 +167,28 @@ class Anomaly(Task):
             return {}  # without labels a flag count is not better or worse than another
         if not self.searched(columns_of(data, "start")["start"].numpy()):
             return {}  # validation is the baseline's own threshold data: nothing to score
-        flags, _, _ = self.baseline_flags()
-        return self.score_part(flags, "test")
+        flags, scores, _ = self.baseline_flags()
+        return self.score_part(flags, "test", scores)
+
+    def baselines(self, data) -> list[dict[str, Any]]:
+        """The rolling difference and the nearest-neighbour discord, scored as the model is."""
+        out = [{"name": self.baseline_name(), **self.baseline(data)}]
+        if len(out[0]) > 1:  # the searched part with labels is at hand
+            flags, scores, _ = self.discord_flags()
+            out.append({"name": DISCORD, **self.score_part(flags, "test", scores)})
+        return out
+
+    def discord_flags(self) -> tuple[np.ndarray, np.ndarray, float]:
+        """(n,) flags and point scores of the nearest-neighbour discord (distance of each
+        window to the nearest normal *training* window) and its threshold: the same
+        quantile of its scores on the validation points."""
+        starts = np.arange(self.n - self.W + 1)
+        d = nn_distances(self.scaled, self.W, self.parts["train"], starts)  # (M,)
+        scores = window_to_points(starts, d, self.W, self.n)  # (n,)
+        lo, hi = self.parts["val"]
+        inside = np.arange(lo, hi - self.W + 1)  # windows wholly inside val
+        thr = sc.quantile_threshold(d[inside], self.params.threshold_quantile)
+        return sc.flag(scores, thr), scores, thr
 
     def baseline_flags(self) -> tuple[np.ndarray, np.ndarray, float]:
         """(n,) baseline flags, (n,) scores and the threshold (from validation points)."""
@@ -191,10 +216,18 @@ class Anomaly(Task):
             p_flags = sc.flag(p_scores, p_thr)
         return Detection(starts, w_err, w_flags, p_scores, p_flags, w_thr, p_thr)
 
-    def score_part(self, point_flags: np.ndarray, part: str) -> dict[str, float]:
+    def score_part(self, point_flags: np.ndarray, part: str,
+                   point_scores: np.ndarray | None = None) -> dict[str, float]:
+        """Point and event P/R/F1 of ``part``; with scores, the UCR archive's rule too
+        (``ucr_hit``: is the top-scored point inside the labelled region ± its slack)."""
         lo, hi = self.parts[part]
         labels = None if self.labels is None else self.labels[lo:hi]
-        return sc.detection_metrics(point_flags[lo:hi], labels)
+        out = sc.detection_metrics(point_flags[lo:hi], labels)
+        if point_scores is not None and labels is not None:
+            hit = ucr_hit(point_scores[lo:hi], labels)
+            if hit is not None:
+                out["ucr_hit"] = hit
+        return out
 
     def detect_series(self, ctx: ArtifactContext) -> Detection:
         """Every window of the whole series (stride 1) → scores and flags for every point."""

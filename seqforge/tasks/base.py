@@ -155,6 +155,22 @@ class Task:
     def baseline_name(self) -> str:
         return "baseline"
 
+    #: the metric that ranks baselines (None: the first baseline is the one reported)
+    headline: ClassVar[str | None] = None
+
+    def baselines(self, data: Dataset) -> list[dict[str, Any]]:
+        """Every model-free baseline on ``data``: ``[{"name": …, **metrics}, …]``. Tasks
+        with several override this; the default is the one :meth:`baseline`."""
+        return [{"name": self.baseline_name(), **self.baseline(data)}]
+
+    def strongest(self, baselines: list[dict[str, Any]]) -> dict[str, Any]:
+        """The best of ``baselines`` by :attr:`headline` (the summary's ``baseline``)."""
+        scored = [b for b in baselines if isinstance(b.get(self.headline or ""), (int, float))]
+        if not scored:
+            return baselines[0] if baselines else {}
+        sign = 1.0 if self.is_higher_better(self.headline) else -1.0
+        return max(scored, key=lambda b: sign * b[self.headline])  # first of equals wins
+
     # -- predictions -----------------------------------------------------------------------
     def predict(self, model: torch.nn.Module, batch: Batch) -> list[dict[str, Any]]:
         """Human-level predictions for a batch: one row (column → value) per example."""

@@ -3,8 +3,11 @@
 Loss is cross-entropy on the model's (B, K) logits, optionally weighted so rare classes
 count as much as common ones. Metrics are accuracy and macro-F1 — the mean of the
 per-class F1 scores, so a model that ignores a small class is visibly punished where
-accuracy would hardly move. The baseline is the *majority class* of the training split:
-a model that does not beat it has learnt nothing from the sequences.
+accuracy would hardly move. Baselines (:mod:`~seqforge.tasks.scoring.class_baselines`):
+the *majority class* of the training split always — a model that does not beat it has
+learnt nothing from the sequences — and, fitted on the training split, 1-NN Euclidean
+and 1-NN DTW for numeric series, a word + char n-gram logistic regression for texts. The
+summary's ``baseline`` is the strongest of them by accuracy (``baselines`` lists all).
 
 Metrics are computed here with numpy from a confusion matrix (rows: true class, columns:
 predicted), the same matrix the run directory gets as ``confusion_matrix.csv`` / ``.png``.
@@ -28,6 +31,7 @@ from ..errors import SpecError
 from ..kinds import Shape
 from ..plots import figure, save_figure
 from .base import ArtifactContext, Batch, Metrics, Task, TaskParams
+from .scoring.class_baselines import ClassBaselines
 from .scoring.classification import accuracy_from, confusion_matrix, macro_f1_from, scores
 
 
@@ -35,6 +39,14 @@ class ClassifyParams(TaskParams):
     class_weights: Literal["none", "balanced"] = Field(
         "none", description="balanced: weight each class by N / (K · n_class) in the loss, "
                             "counted on the training split")
+    label_smoothing: float = Field(
+        0.0, ge=0, lt=1, description="share of each target's probability spread evenly "
+                                     "over the classes in the loss (0: plain cross-entropy)")
+    baselines: Literal["auto", "majority"] = Field(
+        "auto", description="auto: the majority class plus 1-NN Euclidean / DTW (numeric "
+                            "series) or n-gram logistic regression (texts); majority: only it")
+    dtw_window: float = Field(0.1, gt=0, le=1, description="1-NN DTW: Sakoe-Chiba band as a "
+                                                            "share of the series length")
 
 
 class ClassifyMetrics(Metrics):
@@ -72,6 +84,7 @@ class Classify(Task):
     # still improves while the model grows surer of right answers, and it is what
     # training minimises. Specs can watch val_accuracy or val_macro_f1 instead.
     monitor = "val_loss"
+    headline = "accuracy"
 
     def __init__(self, params, info):
         super().__init__(params, info)
@@ -89,6 +102,18 @@ class Classify(Task):
             # absent classes never appear as a target, so their weight is irrelevant: 1
             w = np.divide(n, k * counts, out=np.ones(k), where=counts > 0)
             self._weight = torch.tensor(w, dtype=torch.float32)
+        self.fitted = ClassBaselines(dtw_window=self.params.dtw_window)
+
+    def fit(self, train) -> None:
+        """Fit the baselines that apply to the data (kept in :meth:`state_dict`)."""
+        if self.params.baselines == "auto":
+            self.fitted.fit(train, series=self.info.vocab is None)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"baselines": self.fitted.state_dict()}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.fitted.load_state_dict(state.get("baselines") or {})
 
     def output_size(self) -> int:
         return self.n_classes
@@ -97,7 +122,8 @@ class Classify(Task):
         w = self._weight
         if w is not None and w.device != out.device:
             w = self._weight = w.to(out.device)
-        return F.cross_entropy(out, batch["y"].long(), weight=w)  # out (B, K), y (B,)
+        return F.cross_entropy(out, batch["y"].long(), weight=w,  # out (B, K), y (B,)
+                               label_smoothing=self.params.label_smoothing)
 
     def new_metrics(self, model) -> Metrics:
         return ClassifyMetrics(self.n_classes)
@@ -114,6 +140,16 @@ class Classify(Task):
             return {}
         y = split_labels(data)
         return scores(y, np.full_like(y, self.majority_class()), self.n_classes)
+
+    def baselines(self, data) -> list[dict[str, Any]]:
+        """The majority class and every fitted baseline, scored on ``data``."""
+        out = [{"name": self.baseline_name(), **self.baseline(data)}]
+        if data is None or len(data) == 0:
+            return out
+        y = split_labels(data)
+        for name, pred in self.fitted.predictions(data).items():
+            out.append({"name": name, **scores(y, pred, self.n_classes)})
+        return out
 
     def predict(self, model, batch) -> list[dict[str, Any]]:
         """Rows of (text,) (true_label,) label, probability — the predicted class and the

@@ -12,7 +12,9 @@ as when the detector runs over a live stream. Only test points are ever scored.
 
 Sources: ``builtin:synthetic`` (:func:`seqforge.data.synthetic.anomaly_series`: a
 seasonal signal with labelled spikes, level shifts, flat-lines and noise bursts, none in
-the normal prefix) or a CSV with a value column and an optional 0/1 label column.
+the normal prefix), a CSV with a value column and an optional 0/1 label column, or a
+labelled series the aeon package ships (``builtin:aeon/KDD-TSAD_135/…_TEST.csv``, from
+the UCR anomaly archive; ``pip install 'seqforge[series]'``).
 Labelled anomalies that fall inside the prefix are kept out of training and validation.
 """
 
@@ -31,6 +33,7 @@ from ...kinds import Shape
 from ..base import DataBundle, DataInfo, DataParams, DatasetSource, Inputs, TensorItems, fingerprint
 from ..facets import AnomalyWindows
 from ..generators.synthetic import anomaly_series
+from ..io.aeon_data import PREFIX, aeon_file, is_aeon
 from ..io.csv_series import load_series_csv
 from ..io.table import Table, as_table, resolve_columns
 from ..memory import check_fits
@@ -83,14 +86,17 @@ class AnomalySeries(DatasetSource):
                                             n_anomalies=p.n_anomalies,
                                             clean_fraction=p.normal_fraction, noise=p.noise)
             return values[:, 0].astype(np.float64), labels, None, SYNTHETIC
-        if p.source.startswith("builtin:"):
+        if p.source.startswith("builtin:") and not is_aeon(p.source):
             raise DataError(f"unknown built-in series {p.source!r}; the built-in one is "
-                            f"{SYNTHETIC!r}, anything else is a CSV path", source=p.source)
+                            f"{SYNTHETIC!r} (or a labelled series aeon ships, "
+                            f"{PREFIX}KDD-TSAD_135/…), anything else is a CSV path",
+                            source=p.source)
         given = [k for k in _GENERATOR_KEYS if k in p.model_fields_set]
         if given:
             raise DataError(f"data.{given[0]} applies only to source {SYNTHETIC}; "
                             "remove it for a CSV source", source=p.source)
-        return self.read_csv(self.resolve_path(p.source), labels=True)
+        path = aeon_file(p.source) if is_aeon(p.source) else self.resolve_path(p.source)
+        return self.read_csv(path, labels=True)
 
     def read_csv(self, path: Path | Table, *, labels: bool) -> tuple[np.ndarray, np.ndarray | None,
                                                                     np.ndarray | None, str]:

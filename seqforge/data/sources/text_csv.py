@@ -3,7 +3,10 @@
 Texts become token ids at character or word level, of varying length (the collate pads
 them and adds ``lengths``, which the recurrent stack masks, so padding never changes a
 prediction). Split with :func:`~seqforge.data.splits.split_indices` (stratified by
-default), seeded by the spec's ``seed``. Items are ``{"x": (T,) long, "y": 0-d long,
+default), seeded by the spec's ``seed`` — or from fixed files: ``train`` (a synonym of
+``source``) with ``val`` / ``test`` each a fraction of it or a CSV of its own, read as
+``seqforge evaluate --data FILE`` reads files (the training vocabulary and classes; an
+unseen label is an error naming its line). Items are ``{"x": (T,) long, "y": 0-d long,
 "text": str}``.
 """
 
@@ -14,7 +17,7 @@ from typing import Any, Literal
 
 import numpy as np
 import torch
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from ...errors import DataError
 from ...kinds import Shape
@@ -22,13 +25,15 @@ from ..base import DataBundle, DataInfo, DatasetSource, Inputs, fingerprint
 from ..facets import Classes, Tokens
 from ..io.csv_text import load_labelled_text
 from ..io.table import as_table, optional_column, resolve_columns
-from ..splits import SplitParams, split_indices, subset
+from ..splits import FileSplitParams, fixed_splits, split_indices, subset
 from ..transforms.classes import class_counts, class_order, known_label
 from ..transforms.vocab import Vocab, tokenize
 
 
-class TextCSVParams(SplitParams):
-    source: str = Field(..., description="CSV path, relative to the spec file")
+class TextCSVParams(FileSplitParams):
+    source: str | None = Field(None, description="CSV path, relative to the spec file")
+    train: str | None = Field(None, description="the training CSV (a synonym of source, "
+                                                "for specs with val/test files)")
     text_column: str = Field("text", description="column holding the text")
     label_column: str = Field("label", description="column holding the class label")
     level: Literal["char", "word"] = Field("word", description="tokens: characters or words")
@@ -37,6 +42,12 @@ class TextCSVParams(SplitParams):
                                 description="keep the first max_len tokens of a text; null: all")
     min_freq: int = Field(1, ge=1, description="tokens seen fewer times in train become <unk>")
     max_vocab: int | None = Field(None, ge=1, description="keep only the most frequent tokens")
+
+    @model_validator(mode="after")
+    def _one_training_file(self):
+        if (self.source is None) == (self.train is None):
+            raise ValueError("give the training CSV as source (or train), exactly once")
+        return self
 
 
 class TextCSV(DatasetSource):
@@ -47,7 +58,7 @@ class TextCSV(DatasetSource):
     facets = (Classes, Tokens)
 
     def _path(self) -> Path:
-        return self.resolve_path(self.params.source)
+        return self.resolve_path(self.params.source or self.params.train)
 
     def tokens(self, text: str) -> list[str]:
         """The tokens the model reads for ``text`` (lower-cased, tokenized, truncated)."""
@@ -69,7 +80,7 @@ class TextCSV(DatasetSource):
             raise DataError(f"labels {unknown} were not among the classes the model was trained "
                             f"on ({', '.join(classes)})", source=source)
         y = np.array([index[lab] for lab in labels], dtype=np.int64)  # (N,)
-        parts = split_indices(y, p.val, p.test, seed=self.seed,
+        parts = split_indices(y, p.fraction("val"), p.fraction("test"), seed=self.seed,
                               stratified=p.split == "stratified", source=source)
         toks = [self.tokens(t) for t in texts]
         # the vocabulary comes from the training split only: val/test words the model
@@ -82,12 +93,16 @@ class TextCSV(DatasetSource):
             "y": torch.from_numpy(y),
             "text": texts,  # kept for prediction files; the collate passes strings through
         }
-        train, val, test = (subset(cols, i) for i in parts)
+        splits = [subset(cols, i) for i in parts]
         info = DataInfo(input=Shape.SEQUENCE, vocab=vocab).with_facets(
             Classes(names=classes, train_counts=class_counts(y[parts[0]], len(classes))),
             Tokens(level=p.level))
-        return DataBundle(train, val, test, info, source=source,
-                          fingerprint=fingerprint(texts, labels, p.model_dump_json(), self.seed))
+        # val/test files are read as files to score are: the training vocabulary and classes
+        others = {k: self.resolve_path(v) for k, v in p.files().items()}
+        fixed_splits(splits, path, others, lambda f: self.read_inputs(f, info, targets=True))
+        return DataBundle(*splits, info, source=source,
+                          fingerprint=fingerprint(texts, labels, p.model_dump_json(), self.seed,
+                                                  *(str(o) for o in others.values())))
 
     def read_inputs(self, inputs: Inputs, info: DataInfo, *,
                     targets: bool = False) -> list[dict[str, Any]]:
