@@ -29,6 +29,7 @@ from pydantic import Field
 from ...errors import DataError
 from ...kinds import Shape
 from ..base import DataBundle, DataInfo, DataParams, DatasetSource, Inputs, TensorItems, fingerprint
+from ..base import columns_of
 from ..facets import AnomalyWindows
 from ..generators.synthetic import anomaly_series
 from ..io.csv_series import load_series_csv
@@ -171,12 +172,42 @@ class AnomalySeries(DatasetSource):
         # the target is the input itself: the model must rebuild what it read
         return TensorItems(x=x, y=x, start=torch.from_numpy(starts.astype(np.int64)))
 
+    # -- for the contract kit ------------------------------------------------------------
+    def example_keys(self, bundle: DataBundle, split: str) -> set[int]:
+        """The points a split's windows are scored on: every point of a train or val
+        window; of a test window, its points in the searched part (test windows start up
+        to ``window - 1`` points earlier by design, but only test points are scored)."""
+        facet = bundle.info.facet(AnomalyWindows)
+        W, (lo, hi) = facet.window, facet.parts[split]
+        starts = columns_of(bundle.split(split), "start")["start"].tolist()
+        if split != "test":
+            lo, hi = 0, len(facet.values)
+        return {t for s in starts for t in range(max(int(s), lo), min(int(s) + W, hi))}
+
+    def example_inputs(self, bundle: DataBundle) -> Table:
+        """The last points of the series as a file would hold them: the value column, and
+        the labels when the series has them."""
+        facet = bundle.info.facet(AnomalyWindows)
+        n = min(len(facet.values), 3 * facet.window)
+        table: dict[str, list] = {facet.value_column: facet.values[-n:].tolist()}
+        if facet.labels is not None:
+            table[self.params.label_column or "label"] = facet.labels[-n:].tolist()
+        return as_table(table, source=f"the last {n} points of the series")
+
     # -- prediction from a file ----------------------------------------------------------
     def read_inputs(self, inputs: Inputs, info: DataInfo, *,
                     targets: bool = False) -> list[dict[str, Any]]:
         """A user's table (the training value column) → one item: the whole series, scaled
-        as in training; the task scores every point of it."""
-        values, labels, dates, source = self.read_csv(inputs, labels=targets)
+        as in training; the task scores every point of it.
+
+        There is no target to score such an item against (``targets=True``): a new
+        labelled series is scored as the run's data, split as in training."""
+        if targets:
+            raise DataError("a new series is scored as the run's data, split as in training: "
+                            "seqforge evaluate RUN --data source=FILE (seqforge predict RUN "
+                            "--input FILE flags its points)",
+                            source=str(getattr(inputs, "source", inputs)))
+        values, _, dates, source = self.read_csv(inputs, labels=False)
         W = self.params.window
         if len(values) < W:
             raise DataError(f"needs at least {W} rows (the model's window) but has "
@@ -187,6 +218,4 @@ class AnomalySeries(DatasetSource):
                                 "raw": values.tolist()}
         if dates is not None:
             item["dates"] = [str(d) for d in dates]
-        if labels is not None:
-            item["labels"] = labels.tolist()
         return [item]
