@@ -47,8 +47,8 @@ class AnomalyParams(DataParams):
                         "(relative to the spec)")
     value_column: str = Field("value", description="CSV column holding the series")
     label_column: str | None = Field(
-        "label", description="CSV column of 0/1 anomaly labels; used when present, "
-        "an error when named explicitly but missing; null: never read labels")
+        "label", description="CSV column of 0/1 anomaly labels; used when present; a "
+        "name other than 'label' is an error when missing; null: never read labels")
     date_column: str | None = Field("auto", description="auto, a column name, or null for none")
     window: int = Field(48, ge=2, le=100_000, description="steps per window")
     stride: int = Field(1, ge=1, le=100_000, description="steps between training windows")
@@ -65,6 +65,10 @@ class AnomalyParams(DataParams):
     noise: float = Field(0.05, ge=0, description="synthetic noise std")
     data_seed: int = Field(0, ge=0, description="synthetic series seed (fixed: the data does "
                            "not change with the training seed)")
+
+
+def _default(key: str) -> Any:
+    return AnomalyParams.model_fields[key].default
 
 
 class AnomalySeries(DatasetSource):
@@ -86,7 +90,9 @@ class AnomalySeries(DatasetSource):
         if p.source.startswith("builtin:"):
             raise DataError(f"unknown built-in series {p.source!r}; the built-in one is "
                             f"{SYNTHETIC!r}, anything else is a CSV path", source=p.source)
-        given = [k for k in _GENERATOR_KEYS if k in p.model_fields_set]
+        # by value, not by which keys were written: a run directory's spec.resolved.yaml
+        # writes every key, so "set" would refuse every run trained on a CSV
+        given = [k for k in _GENERATOR_KEYS if getattr(p, k) != _default(k)]
         if given:
             raise DataError(f"data.{given[0]} applies only to source {SYNTHETIC}; "
                             "remove it for a CSV source", source=p.source)
@@ -102,7 +108,7 @@ class AnomalySeries(DatasetSource):
         cols = [p.value_column]
         label_col = None
         if labels and p.label_column is not None:
-            explicit = "label_column" in p.model_fields_set
+            explicit = p.label_column != _default("label_column")  # (by value, as above)
             present = p.label_column.lower() in (h.lower() for h in header)
             if present or explicit:
                 resolve_columns([p.label_column], header, table.source)
