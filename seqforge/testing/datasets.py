@@ -30,7 +30,9 @@ property is about loading. The properties:
 
 from __future__ import annotations
 
+import shutil
 import tempfile
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -68,7 +70,6 @@ class DatasetSubject:
     #: params overrides under which refitting gives other transforms (the ``saved`` check)
     refit: dict[str, Any] | None = None
     _bundle: DataBundle | None = field(default=None, repr=False)
-    _tmp: Any = field(default=None, repr=False)
 
     def source(self, *, params: DataParams | None = None, seed: int | None = None,
                saved: DataInfo | None = None) -> DatasetSource:
@@ -114,13 +115,15 @@ def dataset_subject(dataset: type[DatasetSource] | str, *, params: Any = None,
                          f"{exc}") from None
     tmp = None
     if base_dir is None:
-        tmp = tempfile.TemporaryDirectory(prefix="seqforge-contract-")
-        base_dir = tmp.name
+        base_dir = tmp = tempfile.mkdtemp(prefix="seqforge-contract-")
     for rel, content in (files or {}).items():
         path = Path(base_dir) / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         (path.write_bytes if isinstance(content, bytes) else path.write_text)(content)
-    return DatasetSubject(cls, name, p, Path(base_dir), seed, inputs, refit, _tmp=tmp)
+    subject = DatasetSubject(cls, name, p, Path(base_dir), seed, inputs, refit)
+    if tmp is not None:  # the folder goes with the subject
+        weakref.finalize(subject, shutil.rmtree, tmp, ignore_errors=True)
+    return subject
 
 
 def splits_of(bundle: DataBundle) -> dict[str, Any]:

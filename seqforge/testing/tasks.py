@@ -319,7 +319,7 @@ def _loss(s: TaskSubject, data) -> None:
         if not (isinstance(loss, torch.Tensor) and loss.dim() == 0):
             fail(f"loss must be a 0-d tensor, got {getattr(loss, 'shape', loss)!r}")
         if not bool(torch.isfinite(loss)):
-            fail(f"loss is {float(loss)} on a real training batch")
+            fail(f"loss is {loss.item()} on a real training batch")
         if not loss.requires_grad:
             fail("loss does not depend on the model's output (no gradient)")
         loss.backward()
