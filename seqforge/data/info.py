@@ -16,7 +16,7 @@ Writing a facet for a plugin::
 
     class Intervals(Facet):
         name: ClassVar[str] = "intervals"
-        item_keys: ClassVar[tuple[str, ...]] = ("x", "y", "edge")
+        item_keys: ClassVar[tuple[str, ...]] = ("x", "y", "lower", "upper")
         width: int
         edges: list[float]
 """
