@@ -23,11 +23,11 @@ from pydantic import Field, field_validator
 from ...errors import DataError
 from ...kinds import Shape
 from ..base import DataBundle, DataInfo, DataParams, DatasetSource, Inputs, TensorItems, fingerprint
-from ..base import columns_of
+from ..base import Table, columns_of
 from ..facets import Series as SeriesFacet
 from ..io.builtin_series import load_series
 from ..io.csv_series import Series, load_series_csv
-from ..io.table import Table, as_table, resolve_columns
+from ..io.table import as_table, resolve_columns
 from ..splits import split_by_fraction
 from ..transforms.scalers import SCALERS, make_scaler
 from ..transforms.windowing import window_spans
@@ -147,7 +147,6 @@ class TimeseriesCSV(DatasetSource):
             for i, item in enumerate(items):
                 item["after"] = str(series.dates[i + W - 1])
         return items
-
 
     # -- for the contract kit ------------------------------------------------------------
     def example_keys(self, bundle: DataBundle, split: str) -> set[int]:
