@@ -72,7 +72,7 @@ CONFIGS: dict[str, tuple[str, dict, dict, dict | None]] = {
     "text_csv": ("text_csv", {"source": "topics.csv"}, {"topics.csv": _topics()}, None),
     "text-stdlib": ("text", {"max_chars": 20_000, "seq_len": 20}, {}, {"val": 0.2}),
     "text-file": ("text", {"source": "corpus.txt", "level": "word", "seq_len": 12},
-                  {"corpus.txt": _corpus()}, None),
+                  {"corpus.txt": _corpus()}, {"min_freq": 100}),
     # 2000 additions of two-digit operands repeat sources: val and test must not share any
     "seq2seq-addition": ("seq2seq", {"source": "addition", "n": 2000, "max_digits": 2}, {}, None),
     "seq2seq-file": ("seq2seq", {"source": "pairs.tsv"}, {"pairs.tsv": _pairs()}, None),
@@ -81,7 +81,7 @@ CONFIGS: dict[str, tuple[str, dict, dict, dict | None]] = {
     "anomaly_series-file": ("anomaly_series", {"source": "series.csv", "window": 12},
                             {"series.csv": _anomalies()}, {"normal_fraction": 0.5}),
     "waveforms": ("waveforms", {"n_train": 40, "n_val": 10, "n_test": 10, "length": 12}, {}, None),
-    "number_spelling": ("number_spelling", {"max_value": 99}, {}, None),
+    "number_spelling": ("number_spelling", {"max_value": 99}, {}, {"max_value": 20}),
 }
 
 _REG = get_registry()

@@ -109,7 +109,7 @@ def dataset_subject(dataset: type[DatasetSource] | str, *, params: Any = None,
     try:
         p = params if isinstance(params, cls.Params) else cls.Params.model_validate(params or {})
         if refit:
-            cls.Params.model_validate({**p.model_dump(), **refit})
+            cls.Params.model_validate({**p.model_dump(exclude_unset=True), **refit})
     except pydantic.ValidationError as exc:
         raise ValueError(f"{name}: params do not validate against {cls.Params.__name__}: "
                          f"{exc}") from None
@@ -276,8 +276,10 @@ def _saved(s: DatasetSubject, data) -> None:
     fitted = transforms_of(b.info)
     if not fitted:
         return  # nothing fitted, nothing to reuse
-    other = dict(params=s.cls.Params.model_validate({**s.params.model_dump(), **s.refit})
-                 ) if s.refit else dict(seed=s.seed + 1)
+    other: dict[str, Any] = dict(seed=s.seed + 1)
+    if s.refit:  # the params as given, with the refit keys changed
+        given = s.params.model_dump(exclude_unset=True)
+        other = dict(params=s.cls.Params.model_validate({**given, **s.refit}))
     refitted = transforms_of(s.load(**other).info)
     changed = sorted(k for k in fitted if refitted.get(k) != fitted[k])
     if not changed:
