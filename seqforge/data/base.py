@@ -9,7 +9,9 @@ A registered dataset is a :class:`DatasetSource` subclass with
 * ``load()`` → :class:`DataBundle` (train / val / test item datasets and the ``DataInfo``);
 * ``read_inputs(inputs, info)`` → items for new data, using only the saved ``DataInfo``
   (its fitted scaler, vocabulary, columns) — so a run directory predicts without the
-  training file.
+  training file;
+* ``example_keys(bundle, split)`` and ``example_inputs(bundle)`` — what the contract kit
+  (:mod:`seqforge.testing.datasets`) checks splits and ``read_inputs`` with.
 
 Items are dicts of tensors (plus plain values, e.g. raw strings): ``x`` and, for
 labelled data, ``y``. :func:`pad_collate` batches them.
@@ -181,6 +183,18 @@ class DatasetSource:
         names what is missing."""
         raise DataError("this dataset does not support prediction from a file",
                         source=str(getattr(inputs, "source", inputs)))
+
+    def example_keys(self, bundle: DataBundle, split: str) -> set[Any] | None:
+        """What the examples of one split of ``bundle`` are judged on, as hashable keys —
+        the series rows their targets lie on, a text, a pair's source. No key may be in
+        two splits of one load (the contract kit checks it). None: this dataset cannot
+        say, and the check does not apply."""
+        return None
+
+    def example_inputs(self, bundle: DataBundle) -> Table | None:
+        """A small table in the format :meth:`read_inputs` reads, made from ``bundle``'s
+        own data (for the contract kit and the docs). None: this dataset reads no tables."""
+        return None
 
 
 def fingerprint(*parts: Any) -> str:

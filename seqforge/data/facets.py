@@ -21,6 +21,9 @@ class Series(Facet):
 
     name: ClassVar[str] = "series"
     summary: ClassVar[str] = "windows over a numeric series with target columns"
+    #: x (window, inputs) scaled; y (horizon·targets,) scaled, step-major; last (targets,)
+    #: the last observed targets (the persistence forecast); t the row of the first target
+    item_keys: ClassVar[tuple[str, ...]] = ("x", "y", "last", "t")
 
     window: int
     horizon: int
@@ -47,6 +50,8 @@ class Classes(Facet):
 
     name: ClassVar[str] = "classes"
     summary: ClassVar[str] = "a class label per example"
+    #: y: a 0-d integer tensor, the index into ``names``
+    item_keys: ClassVar[tuple[str, ...]] = ("x", "y")
 
     #: class index → label, as reported in predictions
     names: list[str]
@@ -73,6 +78,7 @@ class Tokens(Facet):
 
     name: ClassVar[str] = "tokens"
     summary: ClassVar[str] = "text read as character or word tokens"
+    item_keys: ClassVar[tuple[str, ...]] = ("x",)
 
     level: Literal["char", "word"]
 
@@ -83,6 +89,8 @@ class TokenStream(Facet):
 
     name: ClassVar[str] = "token_stream"
     summary: ClassVar[str] = "a token stream with next-token targets"
+    #: x (T,) token ids, y (T,) the next token at every step
+    item_keys: ClassVar[tuple[str, ...]] = ("x", "y")
 
     seq_len: int
     #: characters of the corpus read
@@ -100,10 +108,12 @@ class Pairs(Facet):
 
     name: ClassVar[str] = "pairs"
     summary: ClassVar[str] = "source and target token sequences"
+    #: x (S,) source ids, y (T,) target ids ending in <eos>, src / tgt the raw strings
+    item_keys: ClassVar[tuple[str, ...]] = ("x", "y", "src", "tgt")
 
     max_source_len: int
     max_target_len: int
-    #: held-out pairs dropped because their source occurs in training
+    #: held-out pairs dropped because their source occurs in an earlier split
     dropped_overlap: dict[str, int] = Field(default_factory=dict)
 
 
@@ -113,6 +123,8 @@ class AnomalyWindows(Facet):
 
     name: ClassVar[str] = "anomaly_windows"
     summary: ClassVar[str] = "windows over a series with a normal prefix"
+    #: x (window, F) and y = x (rebuilt), start the window's first point in the series
+    item_keys: ClassVar[tuple[str, ...]] = ("x", "y", "start")
 
     window: int
     #: each window minus its own mean
@@ -136,6 +148,9 @@ class Generation(Facet):
 
     name: ClassVar[str] = "generation"
     summary: ClassVar[str] = "an input vector and a target sequence"
+    #: x (F,), y (T, F) values or (T,) token ids; also every ``input_columns`` key, and
+    #: ``baseline`` (its prediction, like y) when ``baseline_name`` is set
+    item_keys: ClassVar[tuple[str, ...]] = ("x", "y")
 
     #: item columns that describe each request (shown beside predictions)
     input_columns: list[str] = Field(default_factory=list)

@@ -16,6 +16,7 @@ Writing a facet for a plugin::
 
     class Intervals(Facet):
         name: ClassVar[str] = "intervals"
+        item_keys: ClassVar[tuple[str, ...]] = ("x", "y", "lower", "upper")
         width: int
         edges: list[float]
 """
@@ -60,6 +61,8 @@ class Facet(BaseModel):
     name: ClassVar[str] = ""
     #: one line for messages: what a dataset with this facet has
     summary: ClassVar[str] = ""
+    #: keys every item of a dataset with this facet carries (its tasks read them)
+    item_keys: ClassVar[tuple[str, ...]] = ()
 
     @classmethod
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:

@@ -125,7 +125,8 @@ class Task:
         """After training: tune post-hoc parameters (thresholds …) on validation outputs."""
 
     def state_dict(self) -> dict[str, Any]:
-        """What :meth:`fit` and :meth:`calibrate` learnt, JSON-able (saved with the run)."""
+        """What :meth:`fit` and :meth:`calibrate` learnt: tensors and plain data, saved in
+        every checkpoint (loaded with ``weights_only=True``)."""
         return {}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:

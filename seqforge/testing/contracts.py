@@ -11,6 +11,15 @@ Subclass (the class name must start with ``Test`` for pytest to collect it)::
         topology = MyTopology
         cells = ("gru", "lstm")           # built with these cells (default: lstm)
 
+    class TestMyDataset(DatasetContract):
+        dataset = MyDataset
+        params = {"source": "prices.csv"}
+        files = {"prices.csv": "Date,Open\n2024-01-02,1.5\n…"}   # written for the test
+
+    class TestMyTask(TaskContract):
+        task = MyTask
+        dataset = "timeseries_csv"        # any dataset with the facets it requires
+
 or parametrise a test of your own::
 
     @pytest.mark.parametrize("check", cell_contract_tests(MyCell))
@@ -29,6 +38,8 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from .cells import CELL_PROPERTIES, run_cell_property
+from .datasets import DATASET_PROPERTIES, DatasetSubject, dataset_subject, run_dataset_property
+from .tasks import TASK_PROPERTIES, TaskSubject, run_task_property, task_subject
 from .topologies import DEFAULT_CELLS, TOPOLOGY_PROPERTIES, run_topology_property
 
 
@@ -72,6 +83,27 @@ def topology_contract_tests(topology: Any, *, cells: Any = DEFAULT_CELLS, params
                  topology, n, cells=cells, params=params, cell_params=cell_params,
                  inputs=inputs, output_length=output_length, max_examples=max_examples))
              for name in TOPOLOGY_PROPERTIES if name not in skip]
+    return _as_params(tests)
+
+
+def dataset_contract_tests(dataset: Any, *, skip: Sequence[str] = (),
+                           max_examples: int | None = None, **config: Any) -> list[Any]:
+    """``pytest.param`` per dataset property, sharing one load (``config``: as
+    :func:`~seqforge.testing.datasets.dataset_subject`)."""
+    s = dataset if isinstance(dataset, DatasetSubject) else dataset_subject(dataset, **config)
+    tests = [ContractTest(name, lambda n=name: run_dataset_property(s, n,
+                                                                    max_examples=max_examples))
+             for name in DATASET_PROPERTIES if name not in skip]
+    return _as_params(tests)
+
+
+def task_contract_tests(task: Any, *, skip: Sequence[str] = (), max_examples: int | None = None,
+                        **config: Any) -> list[Any]:
+    """``pytest.param`` per task property, sharing one fitted task and model (``config``:
+    ``dataset=`` and the rest of :func:`~seqforge.testing.tasks.task_subject`)."""
+    s = task if isinstance(task, TaskSubject) else task_subject(task, **config)
+    tests = [ContractTest(name, lambda n=name: run_task_property(s, n, max_examples=max_examples))
+             for name in TASK_PROPERTIES if name not in skip]
     return _as_params(tests)
 
 
@@ -125,6 +157,84 @@ class TopologyContract:
                               max_examples=self.max_examples, matrix=self.matrix)
 
 
+class _Loaded:
+    """A contract whose subject is built once per class (loading data is not free)."""
+
+    skip: ClassVar[tuple[str, ...]] = ()
+    max_examples: ClassVar[int | None] = None
+
+    def _subject(self) -> Any:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def _shared(self) -> Any:
+        cls = type(self)
+        if "_subject_cache" not in cls.__dict__:
+            cls._subject_cache = self._subject()
+        return cls._subject_cache
+
+    def _skipped(self, name: str) -> None:
+        if name in self.skip:
+            from .runner import NotApplicable
+
+            raise NotApplicable(f"{name} is in {type(self).__name__}.skip")
+
+
+class DatasetContract(_Loaded):
+    """Base class: ``class TestX(DatasetContract): dataset = X`` for one test per dataset
+    property, loading X once. Optional: ``params`` (its data keys), ``files`` (``{name:
+    text}`` written into a temporary folder the paths resolve against), ``base_dir``,
+    ``seed``, ``inputs`` (a table for read_inputs, instead of ``example_inputs``),
+    ``refit`` (params under which refitting changes the transforms), ``skip``,
+    ``max_examples``."""
+
+    dataset: ClassVar[Any] = None
+    params: ClassVar[Any] = None
+    files: ClassVar[dict[str, Any] | None] = None
+    base_dir: ClassVar[Any] = None
+    seed: ClassVar[int] = 0
+    inputs: ClassVar[Any] = None
+    refit: ClassVar[dict[str, Any] | None] = None
+
+    def _subject(self) -> DatasetSubject:
+        return dataset_subject(self.dataset, params=self.params, files=self.files,
+                               base_dir=self.base_dir, seed=self.seed, inputs=self.inputs,
+                               refit=self.refit)
+
+    def _check(self, name: str) -> None:
+        if self.dataset is None:
+            raise TypeError(f"{type(self).__name__}: set `dataset = YourDataset` on the class")
+        self._skipped(name)
+        run_dataset_property(self._shared(), name, max_examples=self.max_examples)
+
+
+class TaskContract(_Loaded):
+    """Base class: ``class TestX(TaskContract): task = X; dataset = D`` for one test per
+    task property, checked on dataset D (a class or registered name that provides the
+    facets X requires). Optional: ``params`` (the task's), ``data_params``, ``files``,
+    ``topology`` and ``cell`` (default: the first fitting topology, gru), ``skip``,
+    ``max_examples``."""
+
+    task: ClassVar[Any] = None
+    dataset: ClassVar[Any] = None
+    params: ClassVar[Any] = None
+    data_params: ClassVar[Any] = None
+    files: ClassVar[dict[str, Any] | None] = None
+    topology: ClassVar[Any] = None
+    cell: ClassVar[Any] = "gru"
+
+    def _subject(self) -> TaskSubject:
+        data = dataset_subject(self.dataset, params=self.data_params, files=self.files)
+        return task_subject(self.task, dataset=data, params=self.params,
+                            topology=self.topology, cell=self.cell)
+
+    def _check(self, name: str) -> None:
+        if self.task is None or self.dataset is None:
+            raise TypeError(f"{type(self).__name__}: set `task = YourTask` and `dataset = "
+                            "…` (one that provides its facets) on the class")
+        self._skipped(name)
+        run_task_property(self._shared(), name, max_examples=self.max_examples)
+
+
 def _add_tests(base: type, names: Sequence[str], props: dict) -> None:
     """One ``test_<property>`` method per property, documented by the property."""
     for name in names:
@@ -138,3 +248,5 @@ def _add_tests(base: type, names: Sequence[str], props: dict) -> None:
 
 _add_tests(CellContract, list(CELL_PROPERTIES), CELL_PROPERTIES)
 _add_tests(TopologyContract, list(TOPOLOGY_PROPERTIES), TOPOLOGY_PROPERTIES)
+_add_tests(DatasetContract, list(DATASET_PROPERTIES), DATASET_PROPERTIES)
+_add_tests(TaskContract, list(TASK_PROPERTIES), TASK_PROPERTIES)

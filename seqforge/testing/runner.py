@@ -36,6 +36,8 @@ class Property:
     #: gradcheck-class cost: runs ``gradcheck_examples`` instead of ``max_examples``, and
     #: a failure is reported without shrinking
     expensive: bool = False
+    #: draws nothing (a check of loaded data, a round trip): runs once, without hypothesis
+    once: bool = False
 
 
 def seed_cpu(seed: int) -> None:
@@ -74,6 +76,8 @@ def run_property(prop: Property, subject: Any, label: str,
     reason = prop.applies(subject)
     if reason:
         raise NotApplicable(f"{label}: {prop.name} does not apply ({reason})")
+    if prop.once:
+        return _run_once(prop, subject, label)
     n = max_examples if max_examples is not None else current().examples(prop.expensive, matrix)
 
     @hypothesis_settings(max(1, n), shrink=shrink and not prop.expensive)
@@ -102,6 +106,23 @@ def run_property(prop: Property, subject: Any, label: str,
         what = str(exc) if isinstance(exc, AssertionError) else f"raised {type(exc).__name__}: {exc}"
         raise AssertionError(f"{label} violates {prop.name!r} ({prop.doc}):\n  {what}"
                              + (f"\n{notes}" if notes else "")) from exc
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _run_once(prop: Property, subject: Any, label: str) -> None:
+    """A property that draws nothing: one run, the global RNG seeded and then restored."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # small data and models: as in run_property
+    try:
+        with torch.random.fork_rng(devices=[]):
+            seed_cpu(0)
+            prop.body(subject, None)
+    except NotApplicable as exc:
+        raise NotApplicable(f"{label}: {prop.name} does not apply ({exc})") from None
+    except Exception as exc:
+        what = str(exc) if isinstance(exc, AssertionError) else f"raised {type(exc).__name__}: {exc}"
+        raise AssertionError(f"{label} violates {prop.name!r} ({prop.doc}):\n  {what}") from exc
     finally:
         torch.set_num_threads(threads)
 

@@ -31,6 +31,7 @@ from pydantic import Field
 from ...errors import DataError
 from ...kinds import Shape
 from ..base import DataBundle, DataInfo, DataParams, DatasetSource, Inputs, TensorItems, fingerprint
+from ..base import columns_of
 from ..facets import AnomalyWindows
 from ..generators.synthetic import anomaly_series
 from ..io.aeon_data import PREFIX, aeon_file, is_aeon
@@ -50,8 +51,8 @@ class AnomalyParams(DataParams):
                         "(relative to the spec)")
     value_column: str = Field("value", description="CSV column holding the series")
     label_column: str | None = Field(
-        "label", description="CSV column of 0/1 anomaly labels; used when present, "
-        "an error when named explicitly but missing; null: never read labels")
+        "label", description="CSV column of 0/1 anomaly labels; used when present; a "
+        "name other than 'label' is an error when missing; null: never read labels")
     date_column: str | None = Field("auto", description="auto, a column name, or null for none")
     window: int = Field(48, ge=2, le=100_000, description="steps per window")
     stride: int = Field(1, ge=1, le=100_000, description="steps between training windows")
@@ -68,6 +69,10 @@ class AnomalyParams(DataParams):
     noise: float = Field(0.05, ge=0, description="synthetic noise std")
     data_seed: int = Field(0, ge=0, description="synthetic series seed (fixed: the data does "
                            "not change with the training seed)")
+
+
+def _default(key: str) -> Any:
+    return AnomalyParams.model_fields[key].default
 
 
 class AnomalySeries(DatasetSource):
@@ -91,7 +96,9 @@ class AnomalySeries(DatasetSource):
                             f"{SYNTHETIC!r} (or a labelled series aeon ships, "
                             f"{PREFIX}KDD-TSAD_135/…), anything else is a CSV path",
                             source=p.source)
-        given = [k for k in _GENERATOR_KEYS if k in p.model_fields_set]
+        # by value, not by which keys were written: a run directory's spec.resolved.yaml
+        # writes every key, so "set" would refuse every run trained on a CSV
+        given = [k for k in _GENERATOR_KEYS if getattr(p, k) != _default(k)]
         if given:
             raise DataError(f"data.{given[0]} applies only to source {SYNTHETIC}; "
                             "remove it for a CSV source", source=p.source)
@@ -108,7 +115,7 @@ class AnomalySeries(DatasetSource):
         cols = [p.value_column]
         label_col = None
         if labels and p.label_column is not None:
-            explicit = "label_column" in p.model_fields_set
+            explicit = p.label_column != _default("label_column")  # (by value, as above)
             present = p.label_column.lower() in (h.lower() for h in header)
             if present or explicit:
                 resolve_columns([p.label_column], header, table.source)
@@ -179,12 +186,42 @@ class AnomalySeries(DatasetSource):
         # the target is the input itself: the model must rebuild what it read
         return TensorItems(x=x, y=x, start=torch.from_numpy(starts.astype(np.int64)))
 
+    # -- for the contract kit ------------------------------------------------------------
+    def example_keys(self, bundle: DataBundle, split: str) -> set[int]:
+        """The points a split's windows are scored on: every point of a train or val
+        window; of a test window, its points in the searched part (test windows start up
+        to ``window - 1`` points earlier by design, but only test points are scored)."""
+        facet = bundle.info.facet(AnomalyWindows)
+        W, (lo, hi) = facet.window, facet.parts[split]
+        starts = columns_of(bundle.split(split), "start")["start"].tolist()
+        if split != "test":
+            lo, hi = 0, len(facet.values)
+        return {t for s in starts for t in range(max(int(s), lo), min(int(s) + W, hi))}
+
+    def example_inputs(self, bundle: DataBundle) -> Table:
+        """The last points of the series as a file would hold them: the value column, and
+        the labels when the series has them."""
+        facet = bundle.info.facet(AnomalyWindows)
+        n = min(len(facet.values), 3 * facet.window)
+        table: dict[str, list] = {facet.value_column: facet.values[-n:].tolist()}
+        if facet.labels is not None:
+            table[self.params.label_column or "label"] = facet.labels[-n:].tolist()
+        return as_table(table, source=f"the last {n} points of the series")
+
     # -- prediction from a file ----------------------------------------------------------
     def read_inputs(self, inputs: Inputs, info: DataInfo, *,
                     targets: bool = False) -> list[dict[str, Any]]:
         """A user's table (the training value column) → one item: the whole series, scaled
-        as in training; the task scores every point of it."""
-        values, labels, dates, source = self.read_csv(inputs, labels=targets)
+        as in training; the task scores every point of it.
+
+        There is no target to score such an item against (``targets=True``): a new
+        labelled series is scored as the run's data, split as in training."""
+        if targets:
+            raise DataError("a new series is scored as the run's data, split as in training: "
+                            "seqforge evaluate RUN --data source=FILE (seqforge predict RUN "
+                            "--input FILE flags its points)",
+                            source=str(getattr(inputs, "source", inputs)))
+        values, _, dates, source = self.read_csv(inputs, labels=False)
         W = self.params.window
         if len(values) < W:
             raise DataError(f"needs at least {W} rows (the model's window) but has "
@@ -195,6 +232,4 @@ class AnomalySeries(DatasetSource):
                                 "raw": values.tolist()}
         if dates is not None:
             item["dates"] = [str(d) for d in dates]
-        if labels is not None:
-            item["labels"] = labels.tolist()
         return [item]

@@ -14,10 +14,10 @@ import torch
 
 from ...errors import DataError
 from ...kinds import Shape
-from ..base import DataBundle, DataInfo, DatasetSource, Inputs, fingerprint
+from ..base import DataBundle, DataInfo, DatasetSource, Inputs, columns_of, fingerprint
 from ..facets import Classes
 from ..io.digits import DIGITS_SOURCE, load_digits_sequences
-from ..io.table import as_table, optional_column
+from ..io.table import Table, as_table, optional_column
 from ..splits import SplitParams, split_indices, subset
 from ..transforms.classes import class_counts, known_label
 
@@ -48,6 +48,21 @@ class Digits(DatasetSource):
         info = DataInfo(input=Shape.SEQUENCE, n_features=8).with_facets(classes)
         return DataBundle(train, val, test, info, source=DIGITS_SOURCE,
                           fingerprint=fingerprint(x, y, p.model_dump_json(), self.seed))
+
+    def example_keys(self, bundle: DataBundle, split: str) -> set[bytes]:
+        """Each image's pixels: the 1797 images are all distinct, so an image in two
+        splits is one example in both."""
+        x = columns_of(bundle.split(split), "x")["x"]  # (N, 8, 8)
+        return {img.numpy().tobytes() for img in x}
+
+    def example_inputs(self, bundle: DataBundle) -> Table:
+        """A few test images as a CSV holds them: 64 pixel columns (0..16) and ``label``."""
+        cols = columns_of(bundle.test or bundle.train, "x", "y")
+        x, y = cols["x"][:5], cols["y"][:5]  # (n, 8, 8), (n,)
+        pixels = (x.reshape(len(x), 64) * DIGIT_MAX).round().to(torch.int64)  # (n, 64)
+        table: dict[str, list] = {f"pixel_{k}": pixels[:, k].tolist() for k in range(64)}
+        table["label"] = [bundle.info.facet(Classes).names[int(i)] for i in y]
+        return as_table(table, source="test images")
 
     def read_inputs(self, inputs: Inputs, info: DataInfo, *,
                     targets: bool = False) -> list[dict[str, Any]]:

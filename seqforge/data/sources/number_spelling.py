@@ -22,9 +22,10 @@ from pydantic import Field
 from ...errors import DataError
 from ...kinds import Shape
 from ..base import DataBundle, DataInfo, DataParams, DatasetSource, Inputs, TensorItems, fingerprint
+from ..base import columns_of
 from ..facets import Generation
 from ..generators.synthetic import spell_number
-from ..io.table import as_table, resolve_columns
+from ..io.table import Table, as_table, resolve_columns
 from ..transforms.vocab import Vocab
 
 SOURCE = "generator:number_spellings"
@@ -85,6 +86,15 @@ class NumberSpelling(DatasetSource):
             Generation(input_columns=["value"], joiner=" "))
         return DataBundle(splits["train"], splits["val"], splits["test"], info, source=SOURCE,
                           fingerprint=fingerprint(values, p.model_dump_json()))
+
+    def example_keys(self, bundle: DataBundle, split: str) -> set[int]:
+        """Each example's number: every number is in exactly one split."""
+        return {int(v) for v in columns_of(bundle.split(split), "value")["value"]}
+
+    def example_inputs(self, bundle: DataBundle) -> Table:
+        """A few test numbers as a ``value`` column."""
+        values = columns_of(bundle.test or bundle.train, "value")["value"][:5]
+        return as_table({"value": [int(v) for v in values]}, source="test numbers")
 
     def read_inputs(self, inputs: Inputs, info: DataInfo, *,
                     targets: bool = False) -> list[dict[str, Any]]:

@@ -13,8 +13,10 @@ training split. An item is ``x`` = source ids (S_i,), ``y`` = target ids + ``<eo
 ``lengths`` / ``y_lengths``.
 
 Split: a file's rows are shuffled (seeded) first — generated pairs are already in random
-order — then cut into train / val / test by fraction. A val or test example whose source
-also occurs in training is dropped, so the metrics measure generalisation, not recall.
+order — then cut into train / val / test by fraction. A val example whose source also
+occurs in training, and a test example whose source occurs in training or validation, is
+dropped, so the metrics measure generalisation, not recall (nor the data that picked the
+best epoch).
 """
 
 from __future__ import annotations
@@ -31,10 +33,11 @@ from pydantic import Field
 from ...errors import DataError
 from ...kinds import Shape
 from ..base import DataBundle, DataInfo, DataParams, DatasetSource, Inputs, TensorItems, fingerprint
+from ..base import columns_of
 from ..facets import Pairs, Tokens
 from ..generators.synthetic import addition_pairs, date_pairs, reversal_pairs
 from ..io.pairs import Pair, read_pairs_file
-from ..io.table import Table, optional_column, resolve_columns
+from ..io.table import Table, as_table, optional_column, resolve_columns
 from ..splits import split_by_fraction
 from ..transforms.vocab import Vocab
 
@@ -132,11 +135,12 @@ class Seq2SeqDataset(DatasetSource):
             dropped[name] = (sl.stop - sl.start) - len(part)
             if not part:
                 raise DataError(
-                    f"every {name} source also occurs in the training split, so {name} would "
+                    f"every {name} source also occurs in an earlier split, so {name} would "
                     "measure memory, not generalisation — the source has too few distinct "
                     "pairs for data.n; lower n (or raise max_digits / max_len)", source=where,
                     path="data.n")
             held[name] = part
+            seen |= {src for src, _ in part}  # test must not repeat a validation source either
         if self.saved is not None:  # a trained run scored on other pairs keeps its vocabularies
             src_vocab, tgt_vocab = self.saved.vocab, self.saved.target_vocab
         else:
@@ -151,6 +155,18 @@ class Seq2SeqDataset(DatasetSource):
                         ).with_facets(Tokens(level="char"), facet)
         return DataBundle(splits["train"], splits["val"], splits["test"], info, source=where,
                           fingerprint=fingerprint(repr(pairs), p.model_dump_json()))
+
+    # -- for the contract kit ------------------------------------------------------------
+    def example_keys(self, bundle: DataBundle, split: str) -> set[str]:
+        """Each pair's source string: the model must never be judged on a source it saw."""
+        return set(columns_of(bundle.split(split), "src")["src"])
+
+    def example_inputs(self, bundle: DataBundle) -> Table:
+        """A few held-out pairs, in the pair file's column names."""
+        cols = columns_of(bundle.test or bundle.val or bundle.train, "src", "tgt")
+        return as_table({self.params.source_column: list(cols["src"][:5]),
+                         self.params.target_column: list(cols["tgt"][:5])},
+                        source="held-out pairs")
 
     # -- inputs for prediction -------------------------------------------------------------
     def read_inputs(self, inputs: Inputs, info: DataInfo, *,

@@ -46,7 +46,7 @@ from ..base import (
     sharded_loader,
 )
 from ..facets import Tokens, TokenStream
-from ..io.table import Table, resolve_columns
+from ..io.table import Table, as_table, resolve_columns
 from ..io.text_corpus import STDLIB_SOURCE, read_text_files, stdlib_corpus
 from ..splits import split_by_fraction
 from ..transforms.vocab import UNK_ID, Vocab, detokenize, tokenize
@@ -89,8 +89,10 @@ class TokenStreams(Dataset):
     """
 
     def __init__(self, ids: Tensor, seq_len: int, streams: int = 1, *, part: str = "train",
-                 source: str = ""):
+                 source: str = "", offset: int = 0):
         self.ids = ids  # (L,) long, the whole part in order
+        #: position of the part's first token in the whole corpus
+        self.offset = offset
         self.seq_len = seq_len
         self.part = part
         self.source = source
@@ -128,7 +130,8 @@ class TokenStreams(Dataset):
             return self
         if streams not in self._layouts:
             self._layouts[streams] = TokenStreams(self.ids, self.seq_len, streams,
-                                                  part=self.part, source=self.source)
+                                                  part=self.part, source=self.source,
+                                                  offset=self.offset)
         return self._layouts[streams]
 
 
@@ -221,7 +224,8 @@ class TextLM(DatasetSource):
                 splits[name] = None
                 continue
             ids = torch.tensor(vocab.encode(tokens[sl]), dtype=torch.long)  # (L,)
-            splits[name] = TokenStreams(ids, p.seq_len, 1, part=name, source=source)
+            splits[name] = TokenStreams(ids, p.seq_len, 1, part=name, source=source,
+                                        offset=sl.start)
         held_out = parts[2] if splits["test"] is not None else (
             parts[1] if splits["val"] is not None else parts[0])
         stream = TokenStream(
@@ -235,6 +239,19 @@ class TextLM(DatasetSource):
         return StreamBundle(splits["train"], splits["val"], splits["test"], info, source=source,
                             fingerprint=fingerprint(splits["train"].ids, p.model_dump_json()),
                             stateful=True)
+
+    # -- for the contract kit ------------------------------------------------------------
+    def example_keys(self, bundle: DataBundle, split: str) -> set[int] | None:
+        """The corpus positions of a split's tokens (each part is one contiguous slice)."""
+        ds = bundle.split(split)
+        if not isinstance(ds, TokenStreams):
+            return None
+        return set(range(ds.offset, ds.offset + ds.ids.numel()))
+
+    def example_inputs(self, bundle: DataBundle) -> Table:
+        """The corpus' last few non-blank lines, as a ``text`` column."""
+        lines = [ln for ln in self.read_corpus().splitlines() if ln.strip()][-5:]
+        return as_table({"text": lines}, source="the corpus' last lines")
 
     # -- seqforge predict ------------------------------------------------------------------
     def read_inputs(self, inputs: Inputs, info: DataInfo, *,

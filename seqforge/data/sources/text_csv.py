@@ -21,10 +21,10 @@ from pydantic import Field, model_validator
 
 from ...errors import DataError
 from ...kinds import Shape
-from ..base import DataBundle, DataInfo, DatasetSource, Inputs, fingerprint
+from ..base import DataBundle, DataInfo, DatasetSource, Inputs, columns_of, fingerprint
 from ..facets import Classes, Tokens
 from ..io.csv_text import load_labelled_text
-from ..io.table import as_table, optional_column, resolve_columns
+from ..io.table import Table, as_table, optional_column, resolve_columns
 from ..splits import FileSplitParams, fixed_splits, split_indices, subset
 from ..transforms.classes import class_counts, class_order, known_label
 from ..transforms.vocab import Vocab, tokenize
@@ -103,6 +103,20 @@ class TextCSV(DatasetSource):
         return DataBundle(*splits, info, source=source,
                           fingerprint=fingerprint(texts, labels, p.model_dump_json(), self.seed,
                                                   *(str(o) for o in others.values())))
+
+    def example_keys(self, bundle: DataBundle, split: str) -> set[str]:
+        """Each example's text as the file holds it (a file that holds one text twice can
+        put it in two splits: the check then fails, rightly — that test example measures
+        memory)."""
+        return set(columns_of(bundle.split(split), "text")["text"])
+
+    def example_inputs(self, bundle: DataBundle) -> Table:
+        """A few test texts with their labels, in the training file's column names."""
+        cols = columns_of(bundle.test or bundle.train, "text", "y")
+        names = bundle.info.facet(Classes).names
+        return as_table({self.params.text_column: list(cols["text"][:5]),
+                         self.params.label_column: [names[int(i)] for i in cols["y"][:5]]},
+                        source="test texts")
 
     def read_inputs(self, inputs: Inputs, info: DataInfo, *,
                     targets: bool = False) -> list[dict[str, Any]]:

@@ -23,6 +23,7 @@ from pydantic import Field, field_validator
 from ...errors import DataError
 from ...kinds import Shape
 from ..base import DataBundle, DataInfo, DataParams, DatasetSource, Inputs, TensorItems, fingerprint
+from ..base import Table, columns_of
 from ..facets import Series as SeriesFacet
 from ..io.builtin_series import load_series
 from ..io.csv_series import Series, load_series_csv
@@ -162,6 +163,29 @@ class TimeseriesCSV(DatasetSource):
             for i, item in enumerate(items):
                 item["after"] = str(series.dates[i + W - 1])
         return items
+
+    # -- for the contract kit ------------------------------------------------------------
+    def example_keys(self, bundle: DataBundle, split: str) -> set[int]:
+        """The rows a split's targets lie on. A val/test window's *inputs* reach back into
+        the part before it (a forecast is made from the past), but no target row is in
+        two splits."""
+        ds = bundle.split(split)
+        horizon = bundle.info.facet(SeriesFacet).horizon
+        return {int(t) + h for t in columns_of(ds, "t")["t"].tolist() for h in range(horizon)}
+
+    def example_inputs(self, bundle: DataBundle) -> Table:
+        """The series' last rows, raw, as a user's file of recent prices would hold them:
+        the date column (when the series has dates) and the columns the model reads."""
+        facet = bundle.info.facet(SeriesFacet)
+        series = _at("data.source", self._series)
+        n = min(len(series), facet.window + facet.horizon + 3)
+        table: dict[str, list] = {}
+        if series.dates is not None and self.params.date_column is not None:
+            name = "Date" if self.params.date_column == "auto" else self.params.date_column
+            table[name] = [str(d) for d in series.dates[-n:]]
+        for c in facet.columns:
+            table[c] = series.values[-n:, series.index(c)].tolist()
+        return as_table(table, source=f"the last {n} rows of {series.source}")
 
 
 def _scaled(facet: SeriesFacet, values: np.ndarray, source: str,

@@ -24,9 +24,10 @@ from pydantic import Field, field_validator
 from ...errors import DataError
 from ...kinds import Shape
 from ..base import DataBundle, DataInfo, DataParams, DatasetSource, Inputs, TensorItems, fingerprint
+from ..base import columns_of
 from ..facets import Generation
 from ..generators.synthetic import WAVEFORM_CLASSES, waveform_condition, waveforms
-from ..io.table import as_table, resolve_columns
+from ..io.table import Table, as_table, resolve_columns
 
 SOURCE = "generator:waveforms"
 
@@ -84,6 +85,18 @@ class Waveforms(DatasetSource):
         return DataBundle(splits["train"], splits["val"], splits["test"], info, source=SOURCE,
                           fingerprint=fingerprint(splits["train"].columns["y"],
                                                   p.model_dump_json()))
+
+    def example_keys(self, bundle: DataBundle, split: str) -> set[tuple[str, float]]:
+        """Each request (class, frequency): splits are drawn with different seeds, so a
+        request in two splits would mean they were not independent draws."""
+        cols = columns_of(bundle.split(split), "kind", "freq")
+        return set(zip(cols["kind"], cols["freq"]))
+
+    def example_inputs(self, bundle: DataBundle) -> Table:
+        """A few test requests as a ``kind,freq`` table."""
+        cols = columns_of(bundle.test or bundle.train, "kind", "freq")
+        return as_table({"kind": list(cols["kind"][:5]), "freq": list(cols["freq"][:5])},
+                        source="test requests")
 
     def read_inputs(self, inputs: Inputs, info: DataInfo, *,
                     targets: bool = False) -> list[dict[str, Any]]:
