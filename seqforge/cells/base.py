@@ -64,6 +64,15 @@ class Cell(nn.Module):
         self.hidden_size = hidden_size
         self.params = params if params is not None else self.Params()
 
+    def extra_repr(self) -> str:
+        extra = ", ".join(f"{k}={v!r}" for k, v in self.params.model_dump().items())
+        return f"{self.input_size}, {self.hidden_size}" + (f", {extra}" if extra else "")
+
+    def add_bias(self, size: int, name: str = "bias_ih") -> None:
+        """Register the (size,) parameter ``name`` — or None, when ``params.bias`` is False."""
+        bias = nn.Parameter(torch.empty(size)) if getattr(self.params, "bias", True) else None
+        self.register_parameter(name, bias)
+
     # -- state -------------------------------------------------------------------------
     def state_sizes(self) -> tuple[int, ...]:
         """Width of each state tensor: ``state[k]`` is ``(B, state_sizes()[k])``.
@@ -106,19 +115,24 @@ class Cell(nn.Module):
         init_recurrent_weights(self, init, forget_bias)
 
 
-def step_loop(cell: Cell, x: Tensor, state: State,
-              lengths: Tensor | None = None) -> tuple[Tensor, State]:
+def step_loop(cell: Cell, x: Tensor, state: State, lengths: Tensor | None = None, *,
+              step=None) -> tuple[Tensor, State]:
     """Reference: apply ``cell`` one step at a time with padding masks.
 
     x: (B, T, I). Rows shorter than T keep their state past their length and emit zeros,
     so the result does not depend on how much padding follows a sequence.
+
+    ``step(x[:, t], state) -> (y_t, state)`` replaces the cell's own step: a fast path
+    that hoists work out of the loop (all input projections in one matmul) passes what
+    it precomputed as x and the rest of the step here.
     """
     B, T, _ = x.shape
+    step = cell if step is None else step
     if lengths is not None:
         lengths = torch.as_tensor(lengths).to(x.device)  # (B,) on x's device (CPU is usual)
     outputs = []
     for t in range(T):
-        y_t, new_state = cell(x[:, t], state)  # (B, H)
+        y_t, new_state = step(x[:, t], state)  # (B, H)
         if lengths is not None:
             valid = (lengths > t).unsqueeze(1)  # (B, 1)
             new_state = tuple(torch.where(valid, n, o) for n, o in zip(new_state, state))

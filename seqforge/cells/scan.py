@@ -285,15 +285,13 @@ class ScanCell(Cell):
         super().__init__(input_size, hidden_size, params)
         gh = self.num_gates * hidden_size
         self.weight_ih = nn.Parameter(torch.empty(gh, input_size))  # (G·H, I)
-        if self.params.bias:
-            self.bias_ih = nn.Parameter(torch.empty(gh))  # (G·H,)
-        else:
-            self.register_parameter("bias_ih", None)
+        self.add_bias(gh)  # bias_ih (G·H,)
+        self._extra_parameters()
         self.reset_parameters()
 
-    def extra_repr(self) -> str:
-        extra = ", ".join(f"{k}={v!r}" for k, v in self.params.model_dump().items())
-        return f"{self.input_size}, {self.hidden_size}, {extra}"
+    def _extra_parameters(self) -> None:
+        """Subclasses register parameters beyond ``weight_ih``/``bias_ih`` here (e.g.
+        RG-LRU's decay Λ); :meth:`reset_parameters` runs after."""
 
     # -- subclass API -----------------------------------------------------------------------
     def coefficients(self, pre: Tensor) -> tuple[Tensor, Tensor]:  # pragma: no cover
@@ -330,6 +328,15 @@ class ScanCell(Cell):
             return self.params.scan
         return "linear" if x.device.type == "cpu" else "log"
 
+    def scan(self, pre: Tensor, h0: Tensor, x: Tensor) -> Tensor:
+        """h (B, T, H) from the pre-activations pre (B, T, G·H) and h0 (B, H), by the scan
+        :meth:`scan_method` picks for ``x``."""
+        if self.scan_method(x) == "log":
+            log_a, log_b = self.log_coefficients(pre)  # (B, T, H) each
+            return log_scan(log_a, log_b, h0, chunk_size=self.params.chunk_size or None)
+        a, b = self.coefficients(pre)  # (B, T, H) each
+        return linear_scan(a, b, h0)
+
     def forward_sequence(self, x: Tensor, state: State,
                          lengths: Tensor | None = None) -> tuple[Tensor, State]:
         """x: (B, T, I), state (h0 (B, H),) -> y (B, T, H), (h_final,).
@@ -347,15 +354,7 @@ class ScanCell(Cell):
         if T == 0:
             return x.new_zeros(B, 0, self.hidden_size), tuple(state)
         pre, out_dtype = self._pre(x, h0)  # (B, T, G·H), float32 or float64
-        h0 = h0.to(pre.dtype)
-        if self.scan_method(x) == "log":
-            log_a, log_b = self.log_coefficients(pre)  # (B, T, H) each
-            chunk = self.params.chunk_size or None
-            h = log_scan(log_a, log_b, h0, chunk_size=chunk)  # (B, T, H)
-        else:
-            a, b = self.coefficients(pre)  # (B, T, H) each
-            h = linear_scan(a, b, h0)  # (B, T, H)
-        h = h.to(out_dtype)
+        h = self.scan(pre, h0.to(pre.dtype), x).to(out_dtype)  # (B, T, H)
         if lengths is None:
             return h, (h[:, -1],)
         lengths = clamp_lengths(lengths, T, x.device)
