@@ -65,7 +65,8 @@ class MLSTMCell(Cell):
     Parameters: ``weight_ih`` (4H, I), ``bias_ih`` (4H,) stack q, k, v, o (the init
     policy applies); ``weight_if`` (2·heads, I), ``bias_if`` (2·heads,) the input and
     forget gates, initialised as the reference code does (zero weights, input bias
-    N(0, 0.1²), forget biases from 3 to 6 across heads — or ``forget_bias``).
+    N(0, 0.1²), forget biases from 3 to 6 across heads — for an exponential forget gate
+    log σ of those, so that f starts the same — or ``forget_bias``).
     State: ``(h (B, H), C (B, heads·d²), n (B, H), m (B, heads))``, C flattened per head
     row-major (value index, key index).
     """
@@ -100,8 +101,12 @@ class MLSTMCell(Cell):
         with torch.no_grad():
             nn.init.zeros_(self.weight_if)
             nn.init.normal_(self.bias_if[:heads], std=0.1)
-            f = torch.linspace(3.0, 6.0, heads) if forget_bias is None else forget_bias
-            self.bias_if[heads:] = f
+            if forget_bias is not None:
+                self.bias_if[heads:] = forget_bias
+                return
+            f = torch.linspace(3.0, 6.0, heads)  # σ(f̃) from 0.95 to 0.998 across heads
+            # an exponential forget gate starts at the same f: f̃ = log σ(·), not f = e³
+            self.bias_if[heads:] = f if self.params.forget == "sigmoid" else -F.softplus(-f)
 
     # -- compute ------------------------------------------------------------------------------
     def _project(self, x: Tensor, h: Tensor):
@@ -128,7 +133,8 @@ class MLSTMCell(Cell):
         C_new = f.unsqueeze(-1) * C.to(dt).view(B, heads, d, d) \
             + (i * v).unsqueeze(-1) * k.unsqueeze(-2)  # (B, heads, d, d): f'C + i' v kᵀ
         n_new = f * n.to(dt).view(B, heads, d) + i * k  # (B, heads, d)
-        num = (C_new @ q.unsqueeze(-1)).squeeze(-1)  # (B, heads, d): C' q
+        with _full_precision(q):
+            num = (C_new @ q.unsqueeze(-1)).squeeze(-1)  # (B, heads, d): C' q
         den = torch.maximum((n_new * q).sum(-1).abs(), torch.exp(-m_new))  # (B, heads)
         h_new = torch.sigmoid(o) * (num / den.unsqueeze(-1)).reshape(B, -1)  # (B, H)
         new = tuple(t.reshape(B, -1).to(out_dtype) for t in (h_new, C_new, n_new, m_new))
@@ -155,11 +161,12 @@ class MLSTMCell(Cell):
         mem = (C0.to(dt).view(B, heads, d, d), n0.to(dt).view(B, heads, d), m0.to(dt))
         L = self.params.chunk_size or T
         outs = []
-        for s in range(0, T, L):
-            part = slice(s, s + L)
-            h_part, mem = _chunk(q[:, :, part], k[:, :, part], v[:, :, part], i_[:, :, part],
-                                 log_f[:, :, part], *mem)
-            outs.append(h_part)  # (B, heads, L, d)
+        with _full_precision(q):
+            for s in range(0, T, L):
+                part = slice(s, s + L)
+                h_part, mem = _chunk(q[:, :, part], k[:, :, part], v[:, :, part],
+                                     i_[:, :, part], log_f[:, :, part], *mem)
+                outs.append(h_part)  # (B, heads, L, d)
         h_tilde = torch.cat(outs, dim=2).transpose(1, 2).reshape(B, T, -1)  # (B, T, H)
         h = (torch.sigmoid(o) * h_tilde).to(out_dtype)
         C, n, m = (t.reshape(B, -1).to(out_dtype) for t in mem)
@@ -167,6 +174,12 @@ class MLSTMCell(Cell):
             return h, (h[:, -1], C, n, m)
         y = torch.where(valid, h, h.new_zeros(()))  # (B, T, H), exactly 0 past the length
         return y, (last_valid(h, lengths, h0), C, n, m)
+
+
+def _full_precision(like: Tensor):
+    """Autocast off: the memory's matmuls run in the recurrence's dtype (float32 at
+    least), not in bf16/fp16, whose mantissas cannot carry a memory across many steps."""
+    return torch.autocast(like.device.type, enabled=False)
 
 
 def _chunk(q: Tensor, k: Tensor, v: Tensor, i_: Tensor, log_f: Tensor, C0: Tensor,
