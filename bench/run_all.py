@@ -21,7 +21,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from common import machine  # noqa: E402
 
-#: (script, what it measures, extra args) — the issue's (a)…(e) plus the scan cells
+#: (script, what it measures, extra args) — the issue's (a)…(e), the scan cells, scaling in T
 BENCHES = [
     ("bench_training.py", "(a)+(b) seqforge vs hand-written PyTorch and Keras 3, stock recipe", []),
     ("bench_custom_cell.py", "(c) step-wise custom cell (LayerNorm LSTM) vs native nn.LSTM", []),
@@ -31,6 +31,8 @@ BENCHES = [
     ("bench_scan.py", "parallel-scan cells (minGRU/minLSTM) vs nn.GRU at T=1024",
      ["--threads", "1"]),
     ("bench_threads.py", "CPU thread policy: 1 thread vs all cores", []),
+    ("bench_scaling.py", "Scaling with T: every cell vs nn.LSTM, T = 256 … 8192 (train, "
+     "inference, peak memory, generation per token)", []),
 ]
 
 

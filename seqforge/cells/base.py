@@ -131,8 +131,10 @@ def step_loop(cell: Cell, x: Tensor, state: State, lengths: Tensor | None = None
     if lengths is not None:
         lengths = torch.as_tensor(lengths).to(x.device)  # (B,) on x's device (CPU is usual)
     outputs = []
-    for t in range(T):
-        y_t, new_state = step(x[:, t], state)  # (B, H)
+    # unbind, not x[:, t]: one backward node for all steps (each x[:, t]'s would write a
+    # full (B, T, I) gradient, O(T²) over the sequence)
+    for t, x_t in enumerate(x.unbind(1)):
+        y_t, new_state = step(x_t, state)  # (B, H)
         if lengths is not None:
             valid = (lengths > t).unsqueeze(1)  # (B, 1)
             new_state = tuple(torch.where(valid, n, o) for n, o in zip(new_state, state))

@@ -161,11 +161,12 @@ class MLSTMCell(Cell):
         mem = (C0.to(dt).view(B, heads, d, d), n0.to(dt).view(B, heads, d), m0.to(dt))
         L = self.params.chunk_size or T
         outs = []
+        # split, not slices: one backward node for all chunks (each slice's would write a
+        # full-length gradient, O(T²/L) over the sequence)
+        chunks = zip(*(t.split(L, dim=2) for t in (q, k, v, i_, log_f)))
         with _full_precision(q):
-            for s in range(0, T, L):
-                part = slice(s, s + L)
-                h_part, mem = _chunk(q[:, :, part], k[:, :, part], v[:, :, part],
-                                     i_[:, :, part], log_f[:, :, part], *mem)
+            for part in chunks:
+                h_part, mem = _chunk(*part, *mem)
                 outs.append(h_part)  # (B, heads, L, d)
         h_tilde = torch.cat(outs, dim=2).transpose(1, 2).reshape(B, T, -1)  # (B, T, H)
         h = (torch.sigmoid(o) * h_tilde).to(out_dtype)

@@ -1,0 +1,222 @@
+"""Benchmark: how training, inference and generation cost grow with the sequence length T,
+for every registered cell against torch's ``nn.LSTM`` (CPU, one thread).
+
+Per T (256, 1024, 4096, 8192; ``--quick``: 256, 1024), B=8, I=32, H=64, one layer, each
+cell through ``seqforge.recurrent.Recurrent`` (what training runs) with its default params:
+
+  train   forward over (B, T, I) + mean-square loss + backward: ms per call
+  infer   the forward alone under ``torch.no_grad()``
+  ×LSTM   the median over rounds of (this time / nn.LSTM's time in the same round) —
+          contenders alternate, one call each per round, so load on the machine hits both
+          alike; below 1 is faster than nn.LSTM
+  MiB     the peak resident memory the call adds: /proc/self/status VmHWM after the call
+          minus VmRSS before it, the high-water mark reset just before
+          (``/proc/self/clear_refs``). glibc's mmap threshold is pinned at 64 KiB (the
+          script re-executes itself with MALLOC_MMAP_THRESHOLD_=65536), so a freed tensor
+          leaves RSS at once and the peak is that of live tensors: activations kept for
+          backward, temporaries, gradients. One untimed call; Linux only ("-" elsewhere).
+  growth  time at the largest T / time at the smallest (linear in T: the T ratio)
+
+Generation: µs per token from the step form (``Recurrent.step``, batch 1) after priming
+the state with a prefix of P steps (P = each T): a recurrent cell's state has a fixed size
+(``state floats``: Σ ``state_sizes()`` per row), so the cost per token must not grow with P.
+
+Benchmarks never assert; they print what was measured.
+
+Usage::
+
+    .venv/bin/python bench/bench_scaling.py            # T = 256 … 8192
+    .venv/bin/python bench/bench_scaling.py --quick    # T = 256, 1024
+    .venv/bin/python bench/bench_scaling.py --cells lstm,mlstm --lengths 512
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import statistics
+import sys
+import time
+from pathlib import Path
+
+MMAP_ENV = "MALLOC_MMAP_THRESHOLD_"
+if __name__ == "__main__" and MMAP_ENV not in os.environ and sys.platform.startswith("linux"):
+    os.execve(sys.executable, [sys.executable, *sys.argv], {**os.environ, MMAP_ENV: "65536"})
+
+import torch  # noqa: E402
+from torch import nn  # noqa: E402
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+sys.path.insert(0, str(HERE))
+from common import alternate, machine, table  # noqa: E402
+
+from seqforge.plugins import get_registry  # noqa: E402
+from seqforge.recurrent import Recurrent  # noqa: E402
+
+BASELINE = "nn.LSTM"
+
+
+class _LSTM(nn.Module):
+    """torch's LSTM with Recurrent's call signature (x, state) -> (y, state)."""
+
+    def __init__(self, I: int, H: int):  # noqa: E741
+        super().__init__()
+        self.rnn = nn.LSTM(I, H, batch_first=True)
+
+    def forward(self, x, state=None):
+        return self.rnn(x, state)
+
+    def step(self, x_t, state):
+        y, state = self.rnn(x_t.unsqueeze(1), state)
+        return y[:, 0], state
+
+
+def build(name: str, I: int, H: int) -> nn.Module:  # noqa: E741
+    torch.manual_seed(0)
+    if name == BASELINE:
+        return _LSTM(I, H)
+    return Recurrent(get_registry().get("cell", name), I, H)
+
+
+def state_floats(model: nn.Module) -> int:
+    if isinstance(model, _LSTM):
+        return 2 * model.rnn.hidden_size
+    return sum(sum(w) for w in model.state_sizes())
+
+
+# -- memory ---------------------------------------------------------------------------------------
+
+def _status_kib(key: str) -> int:
+    return int(re.search(rf"{key}:\s+(\d+)", Path("/proc/self/status").read_text()).group(1))
+
+
+def peak_mib(fn) -> float | None:
+    """Peak resident memory ``fn()`` adds (MiB), or None where /proc cannot say."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")  # VmHWM := VmRSS
+        before = _status_kib("VmRSS")
+        fn()
+        return (_status_kib("VmHWM") - before) / 1024
+    except (OSError, AttributeError):
+        return None
+
+
+# -- the calls --------------------------------------------------------------------------------------
+
+def trainer(model: nn.Module, x: torch.Tensor):
+    def step():
+        for p in model.parameters():
+            p.grad = None
+        y, _ = model(x)
+        y.square().mean().backward()
+    return step
+
+
+def inferrer(model: nn.Module, x: torch.Tensor):
+    def run():
+        with torch.no_grad():
+            model(x)
+    return run
+
+
+def measure(names: list[str], T: int, B: int, I: int, H: int, rounds: int):  # noqa: E741
+    """{name: {"train": s, "train_x": ratio, "train_mib": MiB, "infer": …}} at one T."""
+    torch.manual_seed(0)
+    x = torch.randn(B, T, I)
+    models = {n: build(n, I, H) for n in names}
+    out: dict[str, dict[str, float | None]] = {n: {} for n in names}
+    for kind, make in (("train", trainer), ("infer", inferrer)):
+        calls = {n: make(m, x) for n, m in models.items()}
+        for n, fn in calls.items():
+            fn()  # warm-up: first-call costs (kernel selection, TorchScript) are not T's
+            out[n][f"{kind}_mib"] = peak_mib(fn)
+        times = alternate(calls, rounds)
+        base = times[BASELINE]
+        for n, ts in times.items():
+            out[n][kind] = statistics.median(ts)
+            out[n][f"{kind}_x"] = statistics.median(a / b for a, b in zip(ts, base))
+        print(f"  T={T} {kind}: " + ", ".join(f"{n} {out[n][kind] * 1e3:.0f} ms" for n in names),
+              flush=True)
+    return out
+
+
+def generation(names: list[str], prefixes: list[int], I: int, H: int,  # noqa: E741
+               tokens: int) -> dict[str, dict[int, float]]:
+    """µs per token of ``tokens`` single steps after a prefix of P steps, per cell and P."""
+    out: dict[str, dict[int, float]] = {n: {} for n in names}
+    with torch.no_grad():
+        for n in names:
+            model = build(n, I, H)
+            for P in prefixes:
+                torch.manual_seed(P)
+                _, state = model(torch.randn(1, P, I))  # prime the state with the prefix
+                xs = torch.randn(tokens, 1, I)
+                model.step(xs[0], state)  # warm-up
+                t0 = time.perf_counter()
+                for x_t in xs:
+                    _, state = model.step(x_t, state)
+                out[n][P] = (time.perf_counter() - t0) / tokens * 1e6
+    return out
+
+
+# -- report ---------------------------------------------------------------------------------------
+
+def _mib(v: float | None) -> str:
+    return "-" if v is None else f"{max(v, 0.0):.0f}"
+
+
+def report(results: dict[int, dict], gen: dict[str, dict[int, float]], names: list[str],
+           lengths: list[int], floats: dict[str, int]) -> None:
+    lo, hi = lengths[0], lengths[-1]
+    for kind, what in (("train", "training step (forward + backward)"), ("infer", "inference")):
+        rows = []
+        for n in names:
+            cells = [f"{results[T][n][kind] * 1e3:.1f} ms · {results[T][n][f'{kind}_x']:.2f}× · "
+                     f"{_mib(results[T][n][f'{kind}_mib'])} MiB" for T in lengths]
+            growth = results[hi][n][kind] / results[lo][n][kind] if hi != lo else 1.0
+            rows.append([n, *cells, f"×{growth:.1f}"])
+        print(f"\n{what}: time · ×nn.LSTM · peak MiB")
+        print(table(rows, ["cell", *(f"T={T}" for T in lengths), f"growth (linear ×{hi // lo})"]))
+    rows = [[n, f"{floats[n]:,}", *(f"{gen[n][P]:.0f}" for P in lengths)] for n in names]
+    print("\ngeneration: µs per token (step form, batch 1) after a prefix of P steps")
+    print(table(rows, ["cell", "state floats", *(f"P={P}" for P in lengths)]))
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--quick", action="store_true", help="T = 256, 1024 only")
+    ap.add_argument("--lengths", default=None, help="comma-separated T (default 256,1024,4096,8192)")
+    ap.add_argument("--cells", default="", help="comma-separated cell names (default: all registered)")
+    ap.add_argument("--skip", default="", help="comma-separated cell names to leave out")
+    ap.add_argument("--batch", type=int, default=8)
+    ap.add_argument("--input", type=int, default=32)
+    ap.add_argument("--hidden", type=int, default=64)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--tokens", type=int, default=64, help="generated tokens timed per prefix")
+    args = ap.parse_args(argv)
+    lengths = [int(t) for t in (args.lengths or ("256,1024" if args.quick else
+                                                 "256,1024,4096,8192")).split(",")]
+    skip = {s.strip() for s in args.skip.split(",") if s.strip()}
+    chosen = [s.strip() for s in args.cells.split(",") if s.strip()]
+    names = [BASELINE] + [n for n in (chosen or sorted(get_registry().entries["cell"]))
+                          if n not in skip and n != BASELINE]
+    torch.set_num_threads(1)  # the engine's choice for steps this small (threads: auto)
+    B, I, H = args.batch, args.input, args.hidden  # noqa: E741
+    print(f"# scaling with T — B={B}, I={I}, H={H}, 1 layer, float32, median of {args.rounds} "
+          "rounds (contenders alternate)")
+    print(machine())
+    memory = os.environ.get(MMAP_ENV) == "65536" and Path("/proc/self/clear_refs").exists()
+    print(f"peak memory: {'VmHWM − VmRSS, glibc mmap threshold 64 KiB' if memory else 'unavailable'}")
+    t0 = time.perf_counter()
+    results = {T: measure(names, T, B, I, H, args.rounds) for T in lengths}
+    floats = {n: state_floats(build(n, I, H)) for n in names}
+    gen = generation(names, lengths, I, H, args.tokens)
+    report(results, gen, names, lengths, floats)
+    print(f"\n{time.perf_counter() - t0:.0f} s. '×nn.LSTM' below 1 is faster than nn.LSTM; "
+          "'growth' near the T ratio is linear in T.")
+
+
+if __name__ == "__main__":
+    main()
