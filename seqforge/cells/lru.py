@@ -67,8 +67,9 @@ class LRUCell(Cell):
     complex h travels as its two parts; ``state[0]`` is the last output y — what a
     decoder or attention reads as "h" — and the step does not read it back (the
     recurrence is h's alone). Sequence path: one complex diagonal scan with a_t = λ
-    (``linear_scan`` on complex tensors on CPU — measured faster than the equivalent
-    real 2×2 rotation form; recursive doubling elsewhere).
+    (``linear_scan`` on complex tensors on CPU — one complex ``addcmul`` per step, 3.1×
+    faster than the same loop as a real 2×2 rotation of (Re h, Im h): 21 vs 66 ms for
+    B=8, T=4096, N=64 on one thread; recursive doubling elsewhere).
     """
 
     Params: ClassVar[type[LRUParams]] = LRUParams
