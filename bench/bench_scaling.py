@@ -11,10 +11,12 @@ cell through ``seqforge.recurrent.Recurrent`` (what training runs) with its defa
           alike; below 1 is faster than nn.LSTM
   MiB     the peak resident memory the call adds: /proc/self/status VmHWM after the call
           minus VmRSS before it, the high-water mark reset just before
-          (``/proc/self/clear_refs``). glibc's mmap threshold is pinned at 64 KiB (the
-          script re-executes itself with MALLOC_MMAP_THRESHOLD_=65536), so a freed tensor
-          leaves RSS at once and the peak is that of live tensors: activations kept for
-          backward, temporaries, gradients. One untimed call; Linux only ("-" elsewhere).
+          (``/proc/self/clear_refs``) and glibc's free heap pages returned to the OS
+          (``malloc_trim``), so memory an earlier call freed is not counted as resident.
+          glibc's mmap threshold is pinned at 64 KiB (the script re-executes itself with
+          MALLOC_MMAP_THRESHOLD_=65536), so a tensor freed during the call leaves RSS at
+          once and the peak is that of live tensors: activations kept for backward,
+          temporaries, gradients. One untimed call; Linux only ("-" elsewhere).
   growth  time at the largest T / time at the smallest (linear in T: the T ratio)
 
 Generation: µs per token from the step form (``Recurrent.step``, batch 1) after priming
@@ -33,6 +35,8 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import ctypes
+import gc
 import os
 import re
 import statistics
@@ -92,8 +96,19 @@ def _status_kib(key: str) -> int:
     return int(re.search(rf"{key}:\s+(\d+)", Path("/proc/self/status").read_text()).group(1))
 
 
+def _release_free_memory() -> None:
+    """Hand glibc's free heap pages back to the OS (``malloc_trim(0)``), so memory freed by
+    an earlier call is not resident: whatever ``fn`` touches then shows in its peak."""
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+
+
 def peak_mib(fn) -> float | None:
     """Peak resident memory ``fn()`` adds (MiB), or None where /proc cannot say."""
+    _release_free_memory()
     try:
         Path("/proc/self/clear_refs").write_text("5")  # VmHWM := VmRSS
         before = _status_kib("VmRSS")
@@ -208,7 +223,8 @@ def main(argv: list[str] | None = None) -> None:
           "rounds (contenders alternate)")
     print(machine())
     memory = os.environ.get(MMAP_ENV) == "65536" and Path("/proc/self/clear_refs").exists()
-    print(f"peak memory: {'VmHWM − VmRSS, glibc mmap threshold 64 KiB' if memory else 'unavailable'}")
+    print("peak memory: " + ("VmHWM − VmRSS after malloc_trim, glibc mmap threshold 64 KiB"
+                             if memory else "unavailable"))
     t0 = time.perf_counter()
     results = {T: measure(names, T, B, I, H, args.rounds) for T in lengths}
     floats = {n: state_floats(build(n, I, H)) for n in names}
