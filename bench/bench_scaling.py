@@ -11,12 +11,13 @@ cell through ``seqforge.recurrent.Recurrent`` (what training runs) with its defa
           alike; below 1 is faster than nn.LSTM
   MiB     the peak resident memory the call adds: /proc/self/status VmHWM after the call
           minus VmRSS before it, the high-water mark reset just before
-          (``/proc/self/clear_refs``) and glibc's free heap pages returned to the OS
-          (``malloc_trim``), so memory an earlier call freed is not counted as resident.
-          glibc's mmap threshold is pinned at 64 KiB (the script re-executes itself with
-          MALLOC_MMAP_THRESHOLD_=65536), so a tensor freed during the call leaves RSS at
-          once and the peak is that of live tensors: activations kept for backward,
-          temporaries, gradients. One untimed call; Linux only ("-" elsewhere).
+          (``/proc/self/clear_refs``) and glibc's free heap pages handed back to the OS
+          (``malloc_trim``), so memory an earlier call freed is not already resident:
+          what the call touches — activations kept for backward, temporaries, gradients,
+          and what the allocator keeps between them — shows in its peak. One untimed
+          call; Linux only ("-" elsewhere). (Pinning glibc's mmap threshold low would
+          make the peak exactly that of live tensors, but every allocation would then
+          fault fresh pages in, which costs the timed calls up to 2× here.)
   growth  time at the largest T / time at the smallest (linear in T: the T ratio)
 
 Generation: µs per token from the step form (``Recurrent.step``, batch 1) after priming
@@ -37,19 +38,14 @@ from __future__ import annotations
 import argparse
 import ctypes
 import gc
-import os
 import re
 import statistics
 import sys
 import time
 from pathlib import Path
 
-MMAP_ENV = "MALLOC_MMAP_THRESHOLD_"
-if __name__ == "__main__" and MMAP_ENV not in os.environ and sys.platform.startswith("linux"):
-    os.execve(sys.executable, [sys.executable, *sys.argv], {**os.environ, MMAP_ENV: "65536"})
-
-import torch  # noqa: E402
-from torch import nn  # noqa: E402
+import torch
+from torch import nn
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
@@ -222,9 +218,8 @@ def main(argv: list[str] | None = None) -> None:
     print(f"# scaling with T — B={B}, I={I}, H={H}, 1 layer, float32, median of {args.rounds} "
           "rounds (contenders alternate)")
     print(machine())
-    memory = os.environ.get(MMAP_ENV) == "65536" and Path("/proc/self/clear_refs").exists()
-    print("peak memory: " + ("VmHWM − VmRSS after malloc_trim, glibc mmap threshold 64 KiB"
-                             if memory else "unavailable"))
+    memory = Path("/proc/self/clear_refs").exists()
+    print("peak memory: " + ("VmHWM − VmRSS, after malloc_trim" if memory else "unavailable"))
     t0 = time.perf_counter()
     results = {T: measure(names, T, B, I, H, args.rounds) for T in lengths}
     floats = {n: state_floats(build(n, I, H)) for n in names}
