@@ -38,6 +38,7 @@ from __future__ import annotations
 import argparse
 import ctypes
 import gc
+import os
 import re
 import statistics
 import sys
@@ -154,8 +155,9 @@ def measure(names: list[str], T: int, B: int, I: int, H: int, rounds: int):  # n
 
 
 def generation(names: list[str], prefixes: list[int], I: int, H: int,  # noqa: E741
-               tokens: int) -> dict[str, dict[int, float]]:
-    """µs per token of ``tokens`` single steps after a prefix of P steps, per cell and P."""
+               tokens: int, bursts: int = 5) -> dict[str, dict[int, float]]:
+    """µs per token after a prefix of P steps, per cell and P: the median of ``bursts``
+    runs of ``tokens`` single steps (a burst hit by another process does not count)."""
     out: dict[str, dict[int, float]] = {n: {} for n in names}
     with torch.no_grad():
         for n in names:
@@ -165,10 +167,13 @@ def generation(names: list[str], prefixes: list[int], I: int, H: int,  # noqa: E
                 _, state = model(torch.randn(1, P, I))  # prime the state with the prefix
                 xs = torch.randn(tokens, 1, I)
                 model.step(xs[0], state)  # warm-up
-                t0 = time.perf_counter()
-                for x_t in xs:
-                    _, state = model.step(x_t, state)
-                out[n][P] = (time.perf_counter() - t0) / tokens * 1e6
+                per_token = []
+                for _ in range(bursts):
+                    t0 = time.perf_counter()
+                    for x_t in xs:
+                        _, state = model.step(x_t, state)
+                    per_token.append((time.perf_counter() - t0) / tokens * 1e6)
+                out[n][P] = statistics.median(per_token)
     return out
 
 
@@ -204,8 +209,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--batch", type=int, default=8)
     ap.add_argument("--input", type=int, default=32)
     ap.add_argument("--hidden", type=int, default=64)
-    ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--tokens", type=int, default=64, help="generated tokens timed per prefix")
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--tokens", type=int, default=16, help="tokens per timed burst (5 bursts)")
     args = ap.parse_args(argv)
     lengths = [int(t) for t in (args.lengths or ("256,1024" if args.quick else
                                                  "256,1024,4096,8192")).split(",")]
@@ -220,13 +225,17 @@ def main(argv: list[str] | None = None) -> None:
     print(machine())
     memory = Path("/proc/self/clear_refs").exists()
     print("peak memory: " + ("VmHWM − VmRSS, after malloc_trim" if memory else "unavailable"))
+    print("load average before: %.2f %.2f %.2f" % os.getloadavg())
     t0 = time.perf_counter()
     results = {T: measure(names, T, B, I, H, args.rounds) for T in lengths}
     floats = {n: state_floats(build(n, I, H)) for n in names}
     gen = generation(names, lengths, I, H, args.tokens)
     report(results, gen, names, lengths, floats)
-    print(f"\n{time.perf_counter() - t0:.0f} s. '×nn.LSTM' below 1 is faster than nn.LSTM; "
-          "'growth' near the T ratio is linear in T.")
+    print(f"\n{time.perf_counter() - t0:.0f} s; load average after: "
+          "%.2f %.2f %.2f" % os.getloadavg())
+    print("'×nn.LSTM' below 1 is faster than nn.LSTM; 'growth' near the T ratio is linear in "
+          "T. On a shared machine absolute times move with the neighbours' load; the ratios, "
+          "taken round by round, move less.")
 
 
 if __name__ == "__main__":
