@@ -19,6 +19,7 @@ validator refuses a spec that needs what its cell cannot.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import ClassVar
 
 import torch
@@ -116,7 +117,8 @@ class Cell(nn.Module):
 
 
 def step_loop(cell: Cell, x: Tensor, state: State, lengths: Tensor | None = None, *,
-              step=None) -> tuple[Tensor, State]:
+              step: Callable[[Tensor, State], tuple[Tensor, State]] | None = None
+              ) -> tuple[Tensor, State]:
     """Reference: apply ``cell`` one step at a time with padding masks.
 
     x: (B, T, I). Rows shorter than T keep their state past their length and emit zeros,
