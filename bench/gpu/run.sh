@@ -16,6 +16,9 @@
 # Without CUDA it says "no CUDA", writes that to gpu_results.md and exits 0 — it never
 # installs anything on a machine without an NVIDIA GPU. GPU_CHECK_ON_CPU=1 runs every
 # part at toy sizes on the CPU instead (a check of this script; the numbers mean nothing).
+# Offline GPU machine: seqforge's pure-Python dependencies (pydantic, pluggy, pyyaml, rich,
+# typer, numpy, matplotlib, pytest, hypothesis) must be importable there already, e.g.
+# from a directory put on PYTHONPATH; the script keeps PYTHONPATH and adds this tree.
 set -u
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 OUT="${OUT:-$ROOT/bench/out}"
@@ -65,12 +68,12 @@ elif [ -z "$PY" ]; then
     fi
 fi
 
-if ! "$PY" -c 'import seqforge, pytest, hypothesis, pluggy, pydantic, matplotlib' 2>/dev/null; then
+cd "$ROOT" || exit 1
+export PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}"  # seqforge from this tree, uninstalled
+if ! "$PY" -c 'import seqforge.plugins, pytest, hypothesis, matplotlib' 2>/dev/null; then
     log "installing seqforge's dependencies next to $PY's torch (torch itself is kept)"
     timeout 240 "$PY" -m pip install -q -e "$ROOT[dev]" || log "pip install failed; trying anyway"
 fi
-cd "$ROOT" || exit 1
-export PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}"
 
 part() {  # name, timeout (s), command…: log to parts/NAME.log, one summary row
     local name=$1 limit=$2 t0=$SECONDS rc status
