@@ -8,8 +8,8 @@ topology property on them; here:
 * the sequence form equals the step form over T = 300 (float64, every scan and chunking,
   with padding, values and gradients) and stays close in float32 and under autocast;
 * parameter ranges the kit's derived variants do not reach (chunk sizes, windows, heads);
-* the papers' initialisations; capabilities (``supports_*``) refused by the spec
-  validator, by ``Recurrent`` and skipped by the kit;
+* the papers' initialisations (the capability flags ``supports_*`` have their own tests,
+  ``tests/test_cell_capabilities.py``: every modern cell has them all);
 * every cell trains end to end from a spec (a char LM with truncated BPTT: the state —
   matrix memory, input history, complex state — is carried across chunks).
 """
@@ -26,16 +26,14 @@ import torch.nn.functional as F
 
 import seqforge
 from seqforge.cells.base import step_loop
-from seqforge.cells.gru import GRUCell
 from seqforge.cells.lru import LRUCell
 from seqforge.cells.mlstm import MLSTMCell
 from seqforge.cells.qrnn import QRNNCell
 from seqforge.cells.rg_lru import RGLRUCell
 from seqforge.cells.slstm import SLSTMCell
-from seqforge.errors import SpecError, SpecErrors
-from seqforge.plugins import get_registry, register_plugin, unregister_plugin
+from seqforge.plugins import get_registry
 from seqforge.recurrent import Recurrent
-from seqforge.testing import run_cell_property, run_topology_property
+from seqforge.testing import run_cell_property
 
 DT = torch.float64
 TOL = dict(rtol=1e-9, atol=1e-11)
@@ -134,11 +132,9 @@ def test_slstm_is_the_unstabilised_xlstm_slstm():
     cell = _cell("slstm", {"num_heads": 2})
     x = torch.randn(2, 7, 3, dtype=DT)
     y, _ = cell.forward_sequence(x, cell.initial_state(2))
-    R_full = torch.zeros(16, 4, dtype=DT)  # the dense (4H, H) matrix the heads stand for
-    for g in range(4):
-        for j in range(2):
-            R_full[g * 4 + j * 2:g * 4 + j * 2 + 2, j * 2:j * 2 + 2] = \
-                cell.weight_hh[g * 4 + j * 2:g * 4 + j * 2 + 2]
+    # the dense (4H, H) matrix the heads stand for: per gate, head blocks on the diagonal
+    R_full = torch.cat([torch.block_diag(*cell.weight_hh[g * 4:(g + 1) * 4].split(2))
+                        for g in range(4)])
     h, c, n = (torch.zeros(2, 4, dtype=DT) for _ in range(3))
     for t in range(7):
         i_, f_, z_, o_ = (x[:, t] @ cell.weight_ih.T + h @ R_full.T + cell.bias_ih).chunk(4, -1)
@@ -328,26 +324,19 @@ def test_state_sizes():
     assert rnn.state_sizes() == [(4, 4, 5), (4, 4, 4)]
 
 
-# -- capabilities -----------------------------------------------------------------------------------
+# -- registry and end to end ----------------------------------------------------------------------
 
-class _Forwards(GRUCell):
-    """A cell that can only run forwards over unpadded data, from a zero state."""
-
-    supports_lengths = supports_bidirectional = supports_state_carry = False
-
-
-class _Plugin:
-    @seqforge.hookimpl
-    def register_cells(self, register):
-        register("forwards_only", _Forwards)
+def test_registered_as_builtins_with_every_capability():
+    cells = get_registry().entries["cell"]
+    for name, cls in NAMES.items():
+        assert cells[name].component is cls and cells[name].origin == "builtin"
+        assert cls.supports_lengths and cls.supports_bidirectional and cls.supports_state_carry
 
 
-@pytest.fixture
-def forwards_only():
-    plugin = _Plugin()
-    register_plugin(plugin, name="seqforge-forwards-only")
-    yield "forwards_only"
-    unregister_plugin(plugin)
+def test_builtin_module_is_torch_free():
+    code = ("import sys, seqforge.builtins.modern_cells\n"
+            "assert 'torch' not in sys.modules, 'importing builtins.modern_cells imported torch'")
+    subprocess.run([sys.executable, "-c", code], check=True)
 
 
 def _lm_spec(cell, **train):
@@ -358,61 +347,6 @@ def _lm_spec(cell, **train):
             "task": {"name": "language_model", "samples": 0},
             "train": {"epochs": 3, "batch_size": 8, "limit_train_batches": 6, "threads": 1,
                       "optimizer": {"name": "adam", "lr": 0.01}, **train}}
-
-
-def test_validator_refuses_what_the_cell_cannot_do(forwards_only):
-    with pytest.raises(SpecErrors) as info:
-        seqforge.load_spec(_lm_spec(forwards_only, bptt={"truncate": 20}))
-    [err] = info.value.errors
-    assert err.path == "train.bptt" and "cell 'forwards_only' cannot carry its state" in err.message
-    forecast = {"name": "f", "data": {"dataset": "timeseries_csv", "window": 8},
-                "model": {"topology": "many_to_one", "cell": forwards_only, "hidden_size": 4,
-                          "bidirectional": True}, "task": "forecast"}
-    with pytest.raises(SpecErrors) as info:
-        seqforge.load_spec(forecast)
-    [err] = info.value.errors
-    assert err.path == "model.bidirectional" and "cannot run backwards in time" in err.message
-    assert seqforge.load_spec(_lm_spec(forwards_only)).model.cell.name == forwards_only
-
-
-def test_recurrent_refuses_padding_and_direction_the_cell_cannot_do():
-    with pytest.raises(ValueError, match="cannot run bidirectionally"):
-        Recurrent(_Forwards, 3, 4, bidirectional=True)
-    rnn = Recurrent(_Forwards, 3, 4)
-    x = torch.randn(2, 5, 3)
-    rnn(x, lengths=torch.tensor([5, 5]))  # nothing padded: fine
-    with pytest.raises(SpecError, match="cannot mask padded steps") as info:
-        rnn(x, lengths=torch.tensor([5, 2]))
-    assert info.value.path == "model.cell"
-
-
-def test_kit_skips_what_the_cell_cannot_do(forwards_only):
-    from seqforge.testing import NotApplicable
-
-    run_cell_property(_Forwards, "fast_path", max_examples=5)  # never draws lengths
-    for prop in ("padding_invariance", "tbptt"):
-        with pytest.raises(NotApplicable, match="is False for cell"):
-            run_topology_property("many_to_many", prop, cells=(_Forwards,))
-    run_topology_property("many_to_many", "shapes", cells=(_Forwards,), max_examples=5)
-
-
-def test_every_modern_cell_supports_everything():
-    for cls in NAMES.values():
-        assert cls.supports_lengths and cls.supports_bidirectional and cls.supports_state_carry
-
-
-# -- registry and end to end ----------------------------------------------------------------------
-
-def test_registered_as_builtins():
-    cells = get_registry().entries["cell"]
-    for name, cls in NAMES.items():
-        assert cells[name].component is cls and cells[name].origin == "builtin"
-
-
-def test_builtin_module_is_torch_free():
-    code = ("import sys, seqforge.builtins.modern_cells\n"
-            "assert 'torch' not in sys.modules, 'importing builtins.modern_cells imported torch'")
-    subprocess.run([sys.executable, "-c", code], check=True)
 
 
 @pytest.fixture(scope="module")
