@@ -21,7 +21,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from common import machine  # noqa: E402
 
-#: (script, what it measures, extra args) — the issue's (a)…(e) plus the scan cells
+#: (script, what it measures, extra args) — the issue's (a)…(e), the scan cells, scaling in T
 BENCHES = [
     ("bench_training.py", "(a)+(b) seqforge vs hand-written PyTorch and Keras 3, stock recipe", []),
     ("bench_custom_cell.py", "(c) step-wise custom cell (LayerNorm LSTM) vs native nn.LSTM", []),
@@ -33,6 +33,8 @@ BENCHES = [
     ("bench_threads.py", "CPU thread policy: 1 thread vs all cores", []),
     ("bench_predict.py", "using a trained run: predict / evaluate / export beyond importing torch",
      []),
+    ("bench_scaling.py", "Scaling with T: every cell vs nn.LSTM, T = 256 … 8192 (train, "
+     "inference, peak memory, generation per token)", []),
 ]
 
 

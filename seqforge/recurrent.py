@@ -13,6 +13,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .cells.base import Cell, CellParams, State, step_loop
+from .errors import SpecError
 
 #: one cell state per (layer, direction), index = layer * num_directions + direction
 StackState = list[State]
@@ -41,6 +42,9 @@ class Recurrent(nn.Module):
                  dropout: float = 0.0, bidirectional: bool = False, init: str = "default",
                  forget_bias: float | None = None):
         super().__init__()
+        if bidirectional and not cell_cls.supports_bidirectional:
+            raise ValueError(f"{cell_cls.__name__} cannot run bidirectionally "
+                             "(supports_bidirectional is False)")
         self.hidden_size = hidden_size
         self.num_layers = num_layers
         self.num_directions = 2 if bidirectional else 1
@@ -66,6 +70,11 @@ class Recurrent(nn.Module):
     def num_states(self) -> int:
         return self.cells[0].num_states
 
+    def state_sizes(self) -> list[tuple[int, ...]]:
+        """Widths of each cell's state tensors, one tuple per (layer, direction) — they can
+        differ between layers (a state that holds the cell's input, as QRNN's)."""
+        return [c.state_sizes() for c in self.cells]
+
     def initial_state(self, batch: int, device=None, dtype=None) -> StackState:
         return [c.initial_state(batch, device, dtype) for c in self.cells]
 
@@ -83,6 +92,11 @@ class Recurrent(nn.Module):
             lengths = lengths.to(x.device)
             if bool((lengths >= x.shape[1]).all()):
                 lengths = None  # nothing is padded: take the unmasked (faster) path
+            elif not self.cells[0].supports_lengths:
+                raise SpecError(f"cell {type(self.cells[0]).__name__} cannot mask padded steps "
+                                "(supports_lengths is False), but this data comes in "
+                                "sequences of different lengths — use another cell",
+                                path="model.cell")
         if self.use_fast_path and self.fuse_layers and lengths is None:
             fused = self._fused_stack(x, state)
             if fused is not None:

@@ -323,13 +323,14 @@ def test_registered_cell_contract(name, entry):
     cell = cls(I, H).to(DT).eval()
     assert (cell.input_size, cell.hidden_size) == (I, H)
     state = cell.initial_state(B)
-    assert len(state) == cls.num_states >= 1
-    assert all(s.shape == (B, H) and s.dtype == DT for s in state)
+    widths = cell.state_sizes()
+    assert len(state) == len(widths) == cls.num_states >= 1 and widths[0] == H
+    assert all(s.shape == (B, w) and s.dtype == DT for s, w in zip(state, widths))
 
     x = torch.randn(B, T, I, dtype=DT)
     y_t, s1 = cell(x[:, 0], state)
     assert y_t.shape == (B, H)
-    assert len(s1) == cls.num_states and all(s.shape == (B, H) for s in s1)
+    assert len(s1) == cls.num_states and all(s.shape == (B, w) for s, w in zip(s1, widths))
 
     lengths = torch.tensor([5, 2, 1])
     with torch.no_grad():

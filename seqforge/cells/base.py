@@ -6,13 +6,20 @@ may also offer a *sequence fast path*, ``forward_sequence``, that computes exact
 same function as stepping (a fused cuDNN/oneDNN kernel, a parallel scan, hoisted input
 projections …). ``seqforge.testing`` proves the equality for every registered cell.
 
-State is a tuple of tensors, each ``(B, H)``; ``state[0]`` is always the hidden output
-``h`` (what a decoder bridge or an attention layer reads). LSTM has ``(h, c)``.
+State is a tuple of tensors, ``state[k]`` of shape ``(B, state_sizes()[k])``: ``(B, H)``
+unless a cell says otherwise (a matrix memory, an input history). ``state[0]`` is always
+the hidden output ``h`` (B, H) (what a decoder bridge or an attention layer reads). LSTM
+has ``(h, c)``.
+
+A cell declares what it can do — mask padded steps, run backwards in time, carry its
+state across truncated-BPTT chunks (``supports_*``, all True by default); the spec
+validator refuses a spec that needs what its cell cannot.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import ClassVar
 
 import torch
@@ -44,6 +51,13 @@ class Cell(nn.Module):
     forget_gate: ClassVar[int | None] = None
     #: number of gate blocks stacked in ``weight_ih``/``weight_hh`` (torch's layout)
     num_gates: ClassVar[int] = 1
+    #: ``forward_sequence`` honours ``lengths`` (padded steps keep the state, emit zeros)
+    supports_lengths: ClassVar[bool] = True
+    #: the cell may run over reversed sequences (the backward half of a bidirectional layer)
+    supports_bidirectional: ClassVar[bool] = True
+    #: a final state fed back as the next chunk's initial state continues the sequence
+    #: (truncated BPTT, generation)
+    supports_state_carry: ClassVar[bool] = True
 
     def __init__(self, input_size: int, hidden_size: int, params: CellParams | None = None):
         super().__init__()
@@ -51,15 +65,28 @@ class Cell(nn.Module):
         self.hidden_size = hidden_size
         self.params = params if params is not None else self.Params()
 
+    def extra_repr(self) -> str:
+        extra = ", ".join(f"{k}={v!r}" for k, v in self.params.model_dump().items())
+        return f"{self.input_size}, {self.hidden_size}" + (f", {extra}" if extra else "")
+
+    def add_bias(self, size: int, name: str = "bias_ih") -> None:
+        """Register the (size,) parameter ``name`` — or None, when ``params.bias`` is False."""
+        bias = nn.Parameter(torch.empty(size)) if getattr(self.params, "bias", True) else None
+        self.register_parameter(name, bias)
+
     # -- state -------------------------------------------------------------------------
+    def state_sizes(self) -> tuple[int, ...]:
+        """Width of each state tensor: ``state[k]`` is ``(B, state_sizes()[k])``.
+        ``num_states`` entries, the first ``hidden_size``; ``(H,) * num_states`` by default."""
+        return (self.hidden_size,) * self.num_states
+
     def initial_state(self, batch: int, device: torch.device | None = None,
                       dtype: torch.dtype | None = None) -> State:
-        """Zeros: ``num_states`` tensors of shape ``(batch, hidden_size)``."""
+        """Zeros: ``num_states`` tensors of shape ``(batch, state_sizes()[k])``."""
         p = next(self.parameters(), None)
         device = device if device is not None else (p.device if p is not None else None)
         dtype = dtype if dtype is not None else (p.dtype if p is not None else None)
-        return tuple(torch.zeros(batch, self.hidden_size, device=device, dtype=dtype)
-                     for _ in range(self.num_states))
+        return tuple(torch.zeros(batch, w, device=device, dtype=dtype) for w in self.state_sizes())
 
     # -- compute -------------------------------------------------------------------------
     @property
@@ -67,7 +94,7 @@ class Cell(nn.Module):
         return type(self).forward_sequence is not Cell.forward_sequence
 
     def forward(self, x_t: Tensor, state: State) -> tuple[Tensor, State]:  # pragma: no cover
-        """One step. x_t: (B, I); state: tuple of (B, H) -> y_t (B, H), new state."""
+        """One step. x_t: (B, I); state: tuple of (B, W_k) -> y_t (B, H), new state."""
         raise NotImplementedError
 
     def forward_sequence(self, x: Tensor, state: State,
@@ -89,19 +116,27 @@ class Cell(nn.Module):
         init_recurrent_weights(self, init, forget_bias)
 
 
-def step_loop(cell: Cell, x: Tensor, state: State,
-              lengths: Tensor | None = None) -> tuple[Tensor, State]:
+def step_loop(cell: Cell, x: Tensor, state: State, lengths: Tensor | None = None, *,
+              step: Callable[[Tensor, State], tuple[Tensor, State]] | None = None
+              ) -> tuple[Tensor, State]:
     """Reference: apply ``cell`` one step at a time with padding masks.
 
     x: (B, T, I). Rows shorter than T keep their state past their length and emit zeros,
     so the result does not depend on how much padding follows a sequence.
+
+    ``step(x[:, t], state) -> (y_t, state)`` replaces the cell's own step: a fast path
+    that hoists work out of the loop (all input projections in one matmul) passes what
+    it precomputed as x and the rest of the step here.
     """
     B, T, _ = x.shape
+    step = cell if step is None else step
     if lengths is not None:
         lengths = torch.as_tensor(lengths).to(x.device)  # (B,) on x's device (CPU is usual)
     outputs = []
-    for t in range(T):
-        y_t, new_state = cell(x[:, t], state)  # (B, H)
+    # unbind, not x[:, t]: one backward node for all steps (each x[:, t]'s would write a
+    # full (B, T, I) gradient, O(T²) over the sequence)
+    for t, x_t in enumerate(x.unbind(1)):
+        y_t, new_state = step(x_t, state)  # (B, H)
         if lengths is not None:
             valid = (lengths > t).unsqueeze(1)  # (B, 1)
             new_state = tuple(torch.where(valid, n, o) for n, o in zip(new_state, state))
@@ -111,6 +146,28 @@ def step_loop(cell: Cell, x: Tensor, state: State,
     if not outputs:
         return x.new_zeros(B, 0, cell.hidden_size), state
     return torch.stack(outputs, dim=1), state  # (B, T, H)
+
+
+def clamp_lengths(lengths: Tensor, T: int, device: torch.device) -> Tensor:
+    """``lengths`` (B,) as int64 on ``device``, clamped to [0, T] (lengths > T mean T, as in
+    :func:`step_loop`)."""
+    return torch.as_tensor(lengths).to(device=device, dtype=torch.int64).clamp(0, T)
+
+
+def valid_steps(lengths: Tensor, T: int) -> Tensor:
+    """(B, T, 1) bool, True at each row's valid steps; ``lengths`` from :func:`clamp_lengths`."""
+    steps = torch.arange(T, device=lengths.device)  # (T,)
+    return (steps.unsqueeze(0) < lengths.unsqueeze(1)).unsqueeze(2)  # (B, T, 1)
+
+
+def last_valid(seq: Tensor, lengths: Tensor, initial: Tensor) -> Tensor:
+    """What a row holds after its last valid step: ``seq`` (B, T, W) at step length − 1,
+    ``initial`` (B, W) for rows of length 0. For fast paths that run a causal computation
+    over every step (padding only follows the valid prefix, so it cannot change it) and
+    then read the final state where :func:`step_loop` would have stopped."""
+    B, _, W = seq.shape
+    last = (lengths - 1).clamp(min=0).view(B, 1, 1).expand(B, 1, W)
+    return torch.where((lengths > 0).unsqueeze(1), seq.gather(1, last).squeeze(1), initial)
 
 
 #: the policies :func:`init_recurrent_weights` (and ``Cell.reset_parameters``) accept

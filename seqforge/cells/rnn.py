@@ -34,21 +34,13 @@ class FusedKernelCell(Cell):
         gh = self.num_gates * hidden_size
         self.weight_ih = nn.Parameter(torch.empty(gh, input_size))  # (G·H, I)
         self.weight_hh = nn.Parameter(torch.empty(gh, hidden_size))  # (G·H, H)
-        if getattr(self.params, "bias", True):
-            self.bias_ih = nn.Parameter(torch.empty(gh))  # (G·H,)
-            self.bias_hh = nn.Parameter(torch.empty(gh))  # (G·H,)
-        else:
-            self.register_parameter("bias_ih", None)
-            self.register_parameter("bias_hh", None)
+        self.add_bias(gh)  # bias_ih (G·H,)
+        self.add_bias(gh, "bias_hh")  # (G·H,)
         self.reset_parameters()
 
     @property
     def has_bias(self) -> bool:
         return self.bias_ih is not None
-
-    def extra_repr(self) -> str:
-        extra = ", ".join(f"{k}={v!r}" for k, v in self.params.model_dump().items())
-        return f"{self.input_size}, {self.hidden_size}" + (f", {extra}" if extra else "")
 
     # -- the reference step's building blocks -------------------------------------------
     def _gates(self, x_t: Tensor, h: Tensor) -> tuple[Tensor, Tensor]:

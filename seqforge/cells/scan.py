@@ -61,11 +61,11 @@ import torch.nn.functional as F
 from pydantic import Field
 from torch import Tensor, nn
 
-from .base import Cell, CellParams, State
+from .base import Cell, CellParams, State, clamp_lengths, last_valid, valid_steps
 
 __all__ = [
     "sequential_scan", "parallel_scan_log", "log_scan", "linear_scan",
-    "g", "log_g", "ScanCell", "ScanCellParams",
+    "g", "log_g", "ScanCell", "ScanCellParams", "recurrence_dtype", "chunked", "join_chunks",
 ]
 
 
@@ -122,24 +122,37 @@ def log_scan(log_a: Tensor, log_b: Tensor, h0: Tensor, *,
     log_a, log_b: (B, T, H) finite; h0: (B, H) or (B, 1, H) -> h (B, T, H).
     """
     h0 = _h0_2d(h0, log_a)
-    B, T, H = log_a.shape
+    T = log_a.shape[1]
     if chunk_size is None or chunk_size <= 0 or chunk_size >= T:
         a_star = torch.cumsum(log_a, dim=1)  # (B, T, H): log A_t
         # h0 is kept out of logcumsumexp: see the module docstring
         h_b = torch.exp(a_star + torch.logcumsumexp(log_b - a_star, dim=1))  # (B, T, H)
         return torch.addcmul(h_b, torch.exp(a_star), h0.unsqueeze(1))
-    C = chunk_size
-    K = -(-T // C)  # number of chunks
-    pad = K * C - T
-    if pad:  # padded steps come after the real ones: they cannot change them; dropped below
-        log_a = F.pad(log_a, (0, 0, 0, pad))
-        log_b = F.pad(log_b, (0, 0, 0, pad))
-    la = log_a.reshape(B, K, C, H)
-    lb = log_b.reshape(B, K, C, H)
+    la, lb = chunked(log_a, chunk_size, 0.0), chunked(log_b, chunk_size, 0.0)  # (B, K, C, H)
     a_star = torch.cumsum(la, dim=2)  # (B, K, C, H): decay from each chunk's start
     decay = torch.exp(a_star)  # (B, K, C, H)
     local = torch.exp(a_star + torch.logcumsumexp(lb - a_star, dim=2))  # chunk from h = 0
-    # the state entering each chunk: a K-step linear scan over the chunks' end points
+    return join_chunks(decay, local, h0, T)
+
+
+def chunked(t: Tensor, C: int, fill: float) -> Tensor:
+    """(B, T, H) -> (B, K, C, H), K = ⌈T / C⌉, padded at the end with ``fill``. Padded
+    steps come after the real ones, so a causal scan cannot carry them back; callers drop
+    them (:func:`join_chunks`)."""
+    B, T, H = t.shape
+    K = -(-T // C)
+    if K * C > T:
+        t = torch.cat([t, t.new_full((B, K * C - T, H), fill)], dim=1)
+    return t.reshape(B, K, C, H)
+
+
+def join_chunks(decay: Tensor, local: Tensor, h0: Tensor, T: int) -> Tensor:
+    """Chunk-local scans -> the whole sequence's h (B, T, H).
+
+    decay (B, K, C, H): ∏ a from each chunk's start to each step; local (B, K, C, H): h
+    within each chunk started from 0. The state entering each chunk comes from a K-step
+    linear scan over the chunks' end points; then h = local + decay ⊙ (state entering)."""
+    B, K, C, H = local.shape
     ends = linear_scan(decay[:, :, -1], local[:, :, -1], h0)  # (B, K, H)
     starts = torch.cat([h0.unsqueeze(1), ends[:, :-1]], dim=1)  # (B, K, H)
     h = torch.addcmul(local, decay, starts.unsqueeze(2))  # (B, K, C, H)
@@ -177,6 +190,9 @@ class _LinearScan(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad_h: Tensor):
         a, h0, h = ctx.saved_tensors
+        # complex a, b, h0 (the LRU): torch's gradients are conjugate Wirtinger derivatives,
+        # ∂L/∂h_{t−1} = conj(a_t) ∂L/∂h_t and ∂L/∂a_t = g_t conj(h_{t−1}); real: no-ops
+        a, h0, h = a.conj(), h0.conj(), h.conj()
         rev = ctx.reverse
         one = torch.ones_like(a[:, :1])
         # forward scan: g_t = grad_t + a_{t+1} g_{t+1}, a reverse scan with a shifted by one
@@ -196,8 +212,9 @@ class _LinearScan(torch.autograd.Function):
 def linear_scan(a: Tensor, b: Tensor, h0: Tensor, *, reverse: bool = False) -> Tensor:
     """h_t = a_t ⊙ h_{t-1} + b_t in linear space (see the module docstring). Fast on CPU.
 
-    a, b: (B, T, H) (same dtype and device); h0: (B, H) or (B, 1, H) -> h (B, T, H).
-    Stable for |a_t| ≤ 1 (any sign of b and h0). ``reverse`` runs from t = T-1 down.
+    a, b: (B, T, H) (same dtype and device, real or complex); h0: (B, H) or (B, 1, H) ->
+    h (B, T, H). Stable for |a_t| ≤ 1 (any sign of b and h0). ``reverse`` runs from
+    t = T-1 down.
     """
     h0 = _h0_2d(h0, a)
     if a.shape[1] == 0:
@@ -225,6 +242,13 @@ def log_g(x: Tensor) -> Tensor:
 
 
 # -- the cells' shared machinery -----------------------------------------------------------------
+
+def recurrence_dtype(pre: Tensor, state: Tensor) -> tuple[Tensor, torch.dtype]:
+    """Input pre-activations in the dtype a recurrence runs in (float32 at least), and the
+    dtype its result has: that of ``pre`` combined with ``state`` (see :meth:`ScanCell._pre`)."""
+    out_dtype = torch.promote_types(pre.dtype, state.dtype)
+    return pre.to(torch.promote_types(pre.dtype, torch.float32)), out_dtype
+
 
 class ScanCellParams(CellParams):
     """Parameters of the parallel-scan cells."""
@@ -261,15 +285,13 @@ class ScanCell(Cell):
         super().__init__(input_size, hidden_size, params)
         gh = self.num_gates * hidden_size
         self.weight_ih = nn.Parameter(torch.empty(gh, input_size))  # (G·H, I)
-        if self.params.bias:
-            self.bias_ih = nn.Parameter(torch.empty(gh))  # (G·H,)
-        else:
-            self.register_parameter("bias_ih", None)
+        self.add_bias(gh)  # bias_ih (G·H,)
+        self._extra_parameters()
         self.reset_parameters()
 
-    def extra_repr(self) -> str:
-        extra = ", ".join(f"{k}={v!r}" for k, v in self.params.model_dump().items())
-        return f"{self.input_size}, {self.hidden_size}, {extra}"
+    def _extra_parameters(self) -> None:
+        """Subclasses register parameters beyond ``weight_ih``/``bias_ih`` here (e.g.
+        RG-LRU's decay Λ); :meth:`reset_parameters` runs after."""
 
     # -- subclass API -----------------------------------------------------------------------
     def coefficients(self, pre: Tensor) -> tuple[Tensor, Tensor]:  # pragma: no cover
@@ -290,9 +312,7 @@ class ScanCell(Cell):
         steps (nor a cumsum of logs). The result has the dtype that ``a ⊙ h + b``
         would have had (fp32 under autocast with an fp32 state; fp16 for an fp16 model).
         """
-        pre = F.linear(x, self.weight_ih, self.bias_ih)  # (..., G·H)
-        out_dtype = torch.promote_types(pre.dtype, h0.dtype)
-        return pre.to(torch.promote_types(pre.dtype, torch.float32)), out_dtype
+        return recurrence_dtype(F.linear(x, self.weight_ih, self.bias_ih), h0)  # (..., G·H)
 
     def forward(self, x_t: Tensor, state: State) -> tuple[Tensor, State]:
         """One step. x_t: (B, I), state: (h (B, H),) -> h' (B, H), (h',)."""
@@ -307,6 +327,15 @@ class ScanCell(Cell):
         if self.params.scan != "auto":
             return self.params.scan
         return "linear" if x.device.type == "cpu" else "log"
+
+    def scan(self, pre: Tensor, h0: Tensor, x: Tensor) -> Tensor:
+        """h (B, T, H) from the pre-activations pre (B, T, G·H) and h0 (B, H), by the scan
+        :meth:`scan_method` picks for ``x``."""
+        if self.scan_method(x) == "log":
+            log_a, log_b = self.log_coefficients(pre)  # (B, T, H) each
+            return log_scan(log_a, log_b, h0, chunk_size=self.params.chunk_size or None)
+        a, b = self.coefficients(pre)  # (B, T, H) each
+        return linear_scan(a, b, h0)
 
     def forward_sequence(self, x: Tensor, state: State,
                          lengths: Tensor | None = None) -> tuple[Tensor, State]:
@@ -325,23 +354,9 @@ class ScanCell(Cell):
         if T == 0:
             return x.new_zeros(B, 0, self.hidden_size), tuple(state)
         pre, out_dtype = self._pre(x, h0)  # (B, T, G·H), float32 or float64
-        h0 = h0.to(pre.dtype)
-        if self.scan_method(x) == "log":
-            log_a, log_b = self.log_coefficients(pre)  # (B, T, H) each
-            chunk = self.params.chunk_size or None
-            h = log_scan(log_a, log_b, h0, chunk_size=chunk)  # (B, T, H)
-        else:
-            a, b = self.coefficients(pre)  # (B, T, H) each
-            h = linear_scan(a, b, h0)  # (B, T, H)
-        h = h.to(out_dtype)
+        h = self.scan(pre, h0.to(pre.dtype), x).to(out_dtype)  # (B, T, H)
         if lengths is None:
             return h, (h[:, -1],)
-        h0 = h0.to(out_dtype)
-        lengths = torch.as_tensor(lengths).to(device=x.device, dtype=torch.int64).clamp(0, T)
-        steps = torch.arange(T, device=x.device)  # (T,)
-        valid = (steps.unsqueeze(0) < lengths.unsqueeze(1)).unsqueeze(2)  # (B, T, 1)
-        y = torch.where(valid, h, h.new_zeros(()))  # (B, T, H), exactly 0 past the length
-        last = (lengths - 1).clamp(min=0).view(B, 1, 1).expand(B, 1, self.hidden_size)
-        h_last = h.gather(1, last).squeeze(1)  # (B, H)
-        h_final = torch.where((lengths > 0).unsqueeze(1), h_last, h0)  # length 0: keep h0
-        return y, (h_final,)
+        lengths = clamp_lengths(lengths, T, x.device)
+        y = torch.where(valid_steps(lengths, T), h, h.new_zeros(()))  # (B, T, H), 0 past L
+        return y, (last_valid(h, lengths, h0.to(out_dtype)),)  # length 0: keep h0

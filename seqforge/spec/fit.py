@@ -55,6 +55,23 @@ def check_fit(ctx, reg: Registry, data: DataSpec, model: ModelSpec, task: Compon
         ctx.error(("model", "bidirectional"),
                   f"topology {model.topology.name!r} cannot be bidirectional "
                   "(its outputs must not see the future)")
+    _check_cell_capabilities(ctx, reg, model, train)
+
+
+def _check_cell_capabilities(ctx: Any, reg: Registry, model: ModelSpec,
+                             train: TrainSpec | None) -> None:
+    """Refuse what the cell says it cannot do (``Cell.supports_*``). Padding is checked
+    where it shows, in :class:`~seqforge.recurrent.Recurrent` (lengths are data)."""
+    cell, name = reg.get("cell", model.cell.name), model.cell.name
+    if model.bidirectional and not getattr(cell, "supports_bidirectional", True):
+        ctx.error(("model", "bidirectional"),
+                  f"cell {name!r} cannot run backwards in time (supports_bidirectional is "
+                  "False) — use model.bidirectional: false or another model.cell")
+    if (train is not None and train.bptt != "full"
+            and not getattr(cell, "supports_state_carry", True)):
+        ctx.error(("train", "bptt"),
+                  f"cell {name!r} cannot carry its state from one truncated-BPTT chunk to "
+                  "the next (supports_state_carry is False) — use bptt: full")
 
 
 def _check_shapes(ctx, reg, data, model, task, ds, topo, task_cls) -> None:

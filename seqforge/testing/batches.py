@@ -74,6 +74,12 @@ class TopologySubject:
     #: "input" (x's length: reconstructions) or "auto" (probe the built model)
     output_length: str = "auto"
 
+    def lacking(self, capability: str) -> str | None:
+        """Why a property needing a cell ``capability`` (``supports_lengths`` …) does not
+        apply, or None when every cell under test has it."""
+        names = [n for c, n in self.cells if not getattr(c, capability)]
+        return f"{capability} is False for cell {', '.join(names)}" if names else None
+
     def input_kinds(self) -> tuple[str, ...]:
         if self.inputs is not None:
             return self.inputs
@@ -261,7 +267,7 @@ def draw_case(data, subject: TopologySubject, max_size: int, *, tiny: bool = Fal
     H = data.draw(st.integers(1, m), label="H")
     layers = data.draw(st.integers(1, 2), label="layers")
     if bidirectional is None:
-        bidirectional = (subject.cls.allows_bidirectional
+        bidirectional = (subject.cls.allows_bidirectional and cell.supports_bidirectional
                          and data.draw(st.booleans(), label="bidirectional"))
     drop = data.draw(st.sampled_from([0.0, 0.5]), label="dropout") if dropout and layers > 1 else 0.0
     embedding = None
@@ -272,7 +278,7 @@ def draw_case(data, subject: TopologySubject, max_size: int, *, tiny: bool = Fal
     O = data.draw(st.integers(1, 2 if tiny else 3), label="O")  # noqa: E741
     Ty = data.draw(st.integers(1, m + 1), label="Ty")
     lengths = None
-    if kind != "vector":
+    if kind != "vector" and cell.supports_lengths:
         use = padded if padded is not None else data.draw(st.booleans(), label="padded")
         if use:
             lengths = data.draw(lengths_strategy(B, T), label="lengths")

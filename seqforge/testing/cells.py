@@ -6,11 +6,13 @@ rounding. The properties:
 
 ``params``            ``Params`` is a ``CellParams`` that rejects unknown keys; the cell
                       builds from defaults and from every drawn variant.
-``state``             ``initial_state``/step/sequence shapes and dtypes; ``num_states``.
+``state``             ``initial_state``/step/sequence shapes (``state_sizes``) and dtypes;
+                      ``num_states``.
 ``fast_path``         ``forward_sequence`` equals :func:`~seqforge.cells.base.step_loop`
                       in outputs, final state and gradients (inputs, state, weights),
-                      with and without ``lengths`` (0 included); outputs past a length are
-                      exactly zero and padded inputs get exactly zero gradient.
+                      with and without ``lengths`` (0 included; never for a cell whose
+                      ``supports_lengths`` is False); outputs past a length are exactly
+                      zero and padded inputs get exactly zero gradient.
 ``batch_independence`` changing row j (input, state, length) leaves every other row alone.
 ``causality``         ∂y_t/∂x_t' = 0 for t' > t on the sequence path.
 ``gradcheck``         ``torch.autograd.gradcheck`` of the step and of the sequence path
@@ -80,15 +82,15 @@ def _sizes(data, *, tiny: bool = False, min_batch: int = 1,
     return B, T, I, H
 
 
-def _lengths(data, B: int, T: int, *, min_length: int = 0) -> Tensor | None:
-    if not data.draw(st.booleans(), label="use_lengths"):
+def _lengths(data, s: CellSubject, B: int, T: int, *, min_length: int = 0) -> Tensor | None:
+    if not s.cls.supports_lengths or not data.draw(st.booleans(), label="use_lengths"):
         return None
     lens = data.draw(lengths_strategy(B, T, min_length=min_length, full_row=False), label="lengths")
     return torch.tensor(lens, dtype=torch.long)
 
 
 def _state(cell: Cell, B: int, gen: torch.Generator) -> tuple[Tensor, ...]:
-    return tuple(randn(gen, B, cell.hidden_size) for _ in range(cell.num_states))
+    return tuple(randn(gen, B, w) for w in cell.state_sizes())
 
 
 def _gen(data) -> torch.Generator:
@@ -135,12 +137,16 @@ def _state_shapes(s: CellSubject, data) -> None:
     if not (isinstance(ns, int) and ns >= 1):
         raise AssertionError(f"{s.name}.num_states must be an int >= 1, got {ns!r}")
     cell32 = s.cls(I, H, params)
+    widths = tuple(cell32.state_sizes())
+    if len(widths) != ns or widths[0] != H:
+        raise AssertionError(f"state_sizes() must give num_states={ns} widths, the first "
+                             f"hidden_size={H}; got {widths}")
     st32 = cell32.initial_state(B)
     if not isinstance(st32, tuple) or len(st32) != ns:
         raise AssertionError(f"initial_state({B}) must be a tuple of num_states={ns} tensors, "
                              f"got {type(st32).__name__} of {len(st32)}")
     for k, t in enumerate(st32):
-        assert_shape(t, (B, H), f"initial_state({B})[{k}]")
+        assert_shape(t, (B, widths[k]), f"initial_state({B})[{k}]")
         if t.dtype != torch.float32:
             raise AssertionError(f"initial_state[{k}] of a float32 cell is {t.dtype}")
     cell = cell32.to(DT)
@@ -156,7 +162,7 @@ def _state_shapes(s: CellSubject, data) -> None:
     if not isinstance(s1, tuple) or len(s1) != ns:
         raise AssertionError(f"step must return a tuple of {ns} state tensors, got {s1!r:.80}")
     for k, t in enumerate(s1):
-        assert_shape(t, (B, H), f"step state[{k}]")
+        assert_shape(t, (B, widths[k]), f"step state[{k}]")
         if t.dtype != DT:
             raise AssertionError(f"step state[{k}] is {t.dtype}, input was float64")
     y, sT = cell.forward_sequence(x, state)
@@ -164,7 +170,7 @@ def _state_shapes(s: CellSubject, data) -> None:
     if len(sT) != ns:
         raise AssertionError(f"forward_sequence must return {ns} state tensors, got {len(sT)}")
     for k, t in enumerate(sT):
-        assert_shape(t, (B, H), f"forward_sequence state[{k}]")
+        assert_shape(t, (B, widths[k]), f"forward_sequence state[{k}]")
     if not isinstance(cell.has_fast_path, bool):
         raise AssertionError("has_fast_path must be a bool")
 
@@ -191,9 +197,9 @@ def _fast_path(s: CellSubject, data) -> None:
     gen = _gen(data)
     x = randn(gen, B, T, I)
     state = _state(cell, B, gen)
-    lengths = _lengths(data, B, T, min_length=0)
+    lengths = _lengths(data, s, B, T, min_length=0)
     wy = randn(gen, B, T, H)
-    ws = [randn(gen, B, H) for _ in state]
+    ws = [randn(gen, *t.shape) for t in state]
     y_f, s_f, g_f = _loss_and_grads(_fast, cell, x, state, lengths, wy, ws)
     y_s, s_s, g_s = _loss_and_grads(step_loop, cell, x, state, lengths, wy, ws)
     assert_shape(y_f, (B, T, H), "forward_sequence output")
@@ -220,13 +226,13 @@ def _batch_independence(s: CellSubject, data) -> None:
     gen = _gen(data)
     x = randn(gen, B, T, I)
     state = _state(cell, B, gen)
-    lengths = _lengths(data, B, T, min_length=0)
+    lengths = _lengths(data, s, B, T, min_length=0)
     j = data.draw(st.integers(0, B - 1), label="changed_row")
     x2 = x.clone()
     x2[j] = randn(gen, T, I)
     state2 = tuple(t.clone() for t in state)
     for t in state2:
-        t[j] = randn(gen, H)
+        t[j] = randn(gen, t.shape[1])
     lengths2 = None
     if lengths is not None:
         lengths2 = lengths.clone()
@@ -255,7 +261,7 @@ def _causality(s: CellSubject, data) -> None:
     gen = _gen(data)
     x = randn(gen, B, T, I).requires_grad_(True)
     state = _state(cell, B, gen)
-    lengths = _lengths(data, B, T, min_length=0)
+    lengths = _lengths(data, s, B, T, min_length=0)
     t = data.draw(st.integers(0, T - 2), label="t")
     y, _ = cell.forward_sequence(x, state, lengths)
     w = randn(gen, B, H)
@@ -284,7 +290,7 @@ def _gradcheck(s: CellSubject, data) -> None:
     cell = s.build(I, H, params)
     gen = _gen(data)
     path = data.draw(st.sampled_from(["step", "sequence"]), label="path")
-    lengths = _lengths(data, B, T, min_length=0) if path == "sequence" else None
+    lengths = _lengths(data, s, B, T, min_length=0) if path == "sequence" else None
     names = [n for n, _ in cell.named_parameters()]
     weights = tuple(p.detach().clone().requires_grad_(True) for p in cell.parameters())
     x = randn(gen, B, T, I).requires_grad_(True)

@@ -376,11 +376,11 @@ def _only_aligned(s: TopologySubject) -> str | None:
 def _only_sequences(s: TopologySubject) -> str | None:
     if s.cls.consumes != "sequence" or (s.inputs is not None and "vector" in s.inputs):
         return f"it consumes {s.cls.consumes!r}: nothing is padded"
-    return None
+    return s.lacking("supports_lengths")
 
 
 def _only_tbptt(s: TopologySubject) -> str | None:
-    return None if s.cls.supports_tbptt else "supports_tbptt is False"
+    return s.lacking("supports_state_carry") if s.cls.supports_tbptt else "supports_tbptt is False"
 
 
 TOPOLOGY_PROPERTIES: dict[str, Property] = {p.name: p for p in (

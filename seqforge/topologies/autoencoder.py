@@ -62,12 +62,20 @@ class AutoencoderModel(SeqModel):
         self.encoder = encoder
         self.decoder = decoder
         self.feed = feed
-        state_size = encoder.num_directions * encoder.num_states * encoder.hidden_size
+        D, Ld = encoder.num_directions, decoder.num_layers
+        enc_w, dec_w = encoder.state_sizes()[-D:], decoder.state_sizes()
+        #: widths of the flat final state, state-major (all directions' h, then all c …)
+        self.enc_widths = [w[k] for k in range(encoder.num_states) for w in enc_w]
+        #: widths of the decoder's initial state, layer-major
+        self.dec_widths = [w for ws in dec_w for w in ws]
+        state_size = sum(self.enc_widths)
         self.to_code = nn.Linear(state_size, latent_size) if latent_size else None
         self.code_size = latent_size or state_size
-        dec_size = decoder.num_layers * decoder.num_states * decoder.hidden_size
-        # the final state goes straight into the decoder when it has the decoder's shape
-        self.identity = feed != "repeat" and self.to_code is None and state_size == dec_size
+        dec_size = sum(self.dec_widths)
+        # the final state goes straight into the decoder when it has the decoder's shape:
+        # decoder layer l takes encoder direction l's state tensors, of the same widths
+        self.identity = (feed != "repeat" and self.to_code is None and D == Ld
+                         and all(tuple(e) == tuple(d) for e, d in zip(enc_w, dec_w)))
         if feed != "repeat" and not self.identity:
             # one projection for every (decoder layer, state tensor): code → h0 (and c0)
             self.to_state = nn.Linear(self.code_size, dec_size)
@@ -78,25 +86,24 @@ class AutoencoderModel(SeqModel):
         x = self.adapter(batch["x"])  # (B, T, I)
         _, state = self.encoder(x, None, batch.get("lengths"))
         D = self.encoder.num_directions
-        last = state[-D:]  # the last layer, each direction: tuples of (B, H)
+        last = state[-D:]  # the last layer, each direction: tuples of (B, W_k)
         # state-major: all directions' h, then all c — the decoder's layout below
         S = self.encoder.num_states
-        flat = torch.cat([d[k] for k in range(S) for d in last], dim=-1)  # (B, D·S·H)
+        flat = torch.cat([d[k] for k in range(S) for d in last], dim=-1)  # (B, D·ΣW): D·S·H
         if self.to_code is None:
             return flat
         # tanh keeps the code bounded, as an LSTM's own h is
         return torch.tanh(self.to_code(flat))  # (B, L)
 
     def _initial_state(self, z: Tensor) -> list[tuple[Tensor, ...]]:
-        dec = self.decoder
-        B, Ld, S, H = z.shape[0], dec.num_layers, dec.num_states, dec.hidden_size
-        if self.identity:  # one decoder layer, one direction: (h, c) as the encoder left them
-            s = z.view(B, S, Ld, H).transpose(1, 2)  # (B, layers, S, H)
-            return [tuple(s[:, l, k] for k in range(S)) for l in range(Ld)]
-        s = self.to_state(z).view(B, Ld, S, H)  # (B, layers, S, H)
+        Ld, S = self.decoder.num_layers, self.decoder.num_states
+        if self.identity:  # layer l gets direction l's (h, c) as the encoder left them
+            parts = z.split(self.enc_widths, dim=-1)  # part k·D + d, D = Ld: (B, W_k) each
+            return [tuple(parts[k * Ld + l] for k in range(S)) for l in range(Ld)]
+        parts = self.to_state(z).split(self.dec_widths, dim=-1)  # part l·S + k: (B, W_k)
         # h is bounded like the cell's own output; c (an LSTM's memory) is not
-        return [tuple(torch.tanh(s[:, l, k]) if k == 0 else s[:, l, k] for k in range(S))
-                for l in range(Ld)]
+        return [tuple(torch.tanh(parts[l * S + k]) if k == 0 else parts[l * S + k]
+                      for k in range(S)) for l in range(Ld)]
 
     def forward(self, batch, state=None) -> tuple[Tensor, object]:
         z = self.encode(batch)  # (B, L)
@@ -123,7 +130,7 @@ class Autoencoder(Topology):
         p = self.params
         adapter = InputAdapter(info, self.spec.embedding)
         encoder = self.recurrent(adapter.size)
-        code = p.latent_size or encoder.num_directions * encoder.num_states * encoder.hidden_size
+        code = p.latent_size or sum(sum(w) for w in encoder.state_sizes()[-encoder.num_directions:])
         # the decoder runs forwards only: it writes the sequence out in order
         decoder = self.recurrent(1 if p.feed == "init_state" else code, bidirectional=False)
         return AutoencoderModel(adapter, encoder, decoder, p.latent_size, out_size, p.feed)

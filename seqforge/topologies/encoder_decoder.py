@@ -54,11 +54,17 @@ class EncoderDecoderModel(SeqModel):
                             n_features=info.n_targets or 0)
         self.tgt_adapter = InputAdapter(tgt_info, embedding)
         enc_size = encoder.output_size
-        Hd, S = decoder.hidden_size, decoder.num_states
-        # bridge: decoder layer l reads encoder layer enc_layer(l); identity when it can be
-        self.same = enc_size == Hd and encoder.num_layers == decoder.num_layers
+        Hd, S, D = decoder.hidden_size, decoder.num_states, encoder.num_directions
+        enc_w, dec_w = encoder.state_sizes(), decoder.state_sizes()
+        # bridge: decoder layer l reads encoder layer enc_layer(l), its directions' state
+        # tensors concatenated: (in, out) widths per (layer, state), (D·H, Hd) for (B, H)
+        # states; identity when it can be
+        sizes = [(sum(enc_w[self._enc_layer(l) * D + d][s] for d in range(D)), dec_w[l][s])
+                 for l in range(decoder.num_layers) for s in range(S)]
+        self.same = (encoder.num_layers == decoder.num_layers
+                     and all(i == o for i, o in sizes))
         if not self.same:
-            self.bridge = nn.ModuleList(nn.Linear(enc_size, Hd) for _ in range(decoder.num_layers * S))
+            self.bridge = nn.ModuleList(nn.Linear(i, o) for i, o in sizes)
         self.attn = (Attention(params.attention, Hd, enc_size)
                      if params.attention != "none" else None)
         self.head = nn.Linear(Hd, out_size)
@@ -84,9 +90,9 @@ class EncoderDecoderModel(SeqModel):
             parts = enc_state[e * D:(e + 1) * D]  # this encoder layer's directions
             comps = []
             for s in range(self.decoder.num_states):
-                h = torch.cat([p[s] for p in parts], dim=-1)  # (B, D·H)
+                h = torch.cat([p[s] for p in parts], dim=-1)  # (B, D·W): D·H for s = 0
                 if not self.same:
-                    h = self.bridge[l * self.decoder.num_states + s](h)  # (B, Hd)
+                    h = self.bridge[l * self.decoder.num_states + s](h)  # (B, W_dec): Hd
                     h = torch.tanh(h) if s == 0 else h
                 comps.append(h)
             dec_state.append(tuple(comps))

@@ -36,8 +36,8 @@ class OneToManyModel(SeqModel):
         self.in_features = in_features
         if feed == "init_state":
             # one projection per (layer·direction, state tensor): v → h0 (and c0)
-            n = len(rnn.cells) * rnn.num_states
-            self.bridge = nn.Linear(in_features, n * rnn.hidden_size)
+            self.widths = [w for ws in rnn.state_sizes() for w in ws]  # cell-major
+            self.bridge = nn.Linear(in_features, sum(self.widths))
         self.head = nn.Linear(rnn.output_size, out_size)
 
     def forward(self, batch, state=None):
@@ -49,9 +49,9 @@ class OneToManyModel(SeqModel):
         else:
             x = v.new_zeros(B, T, 1)  # (B, T, 1): the state carries the information
             if state is None:
-                H, S = self.rnn.hidden_size, self.rnn.num_states
-                h0 = torch.tanh(self.bridge(v)).view(B, len(self.rnn.cells), S, H)
-                state = [tuple(h0[:, i, s] for s in range(S)) for i in range(len(self.rnn.cells))]
+                S = self.rnn.num_states
+                h0 = torch.tanh(self.bridge(v)).split(self.widths, dim=-1)  # (B, W) each
+                state = [tuple(h0[i * S + s] for s in range(S)) for i in range(len(self.rnn.cells))]
         h, state = self.rnn(x, state)  # (B, T, D·H)
         return self.head(h), state  # (B, T, O)
 
