@@ -90,8 +90,11 @@ class Run:
             task = self.task_for(bundle)
             loader, stateful = bundle.loader(split, bs), bundle.stateful
         metrics = ev.evaluate(self.model, task, loader, self.device, split, stateful=stateful)
-        return {"model": metrics, "baseline": {"name": task.baseline_name(), **task.baseline(ds)},
-                "examples": len(ds)}
+        out = {"model": metrics, "baseline": {"name": task.baseline_name(), **task.baseline(ds)},
+               "examples": len(ds)}
+        if hasattr(task, "baselines"):
+            out["baselines"] = task.baselines(ds)
+        return out
 
 
 def load_run(path: str | Path, *, device: str = "cpu", checkpoint: str = "best") -> Run:

@@ -125,7 +125,9 @@ def _finish(spec: Spec, built: Built, trainer: Trainer, run_dir: RunDir | None, 
             _store_task_state(run_dir, task)
     test_loader = bundle.loader("test", bs)
     test = trainer.evaluate(test_loader, "test") if test_loader is not None else {}
-    baseline = task.baseline(bundle.test if test_loader is not None else bundle.val)
+    scored = bundle.test if test_loader is not None else bundle.val
+    every = task.baselines(scored) if hasattr(task, "baselines") else None
+    baseline = task.baseline(scored)
     history = trainer.state.history
     summary = {
         "name": spec.name,
@@ -144,6 +146,9 @@ def _finish(spec: Spec, built: Built, trainer: Trainer, run_dir: RunDir | None, 
         "baseline": {"name": task.baseline_name(), **baseline},
         "beats_baseline": beats(task, test, baseline),
     }
+    if every:  # tasks with several baselines: all of them, and the skill vs the strongest
+        summary["baselines"] = every
+        summary.update(skill_vs_best(test, task.baseline_name(), baseline))
     if run_dir is not None:
         ctx = ArtifactContext(run_dir.path, model, bundle, ev.Passes(model, dev, bundle.collate),
                               history, summary)
@@ -162,6 +167,17 @@ def _store_task_state(run_dir: RunDir, task: Task) -> None:
             ck = load_checkpoint(path, map_location="cpu")
             ck["task_state"] = task.state_dict()
             save_checkpoint(path, ck)
+
+
+def skill_vs_best(test: dict[str, float], name: str, best: dict[str, float],
+                  metric: str = "rmse") -> dict[str, Any]:
+    """``skill`` = 1 − model / strongest baseline on ``metric`` (> 0: the model is better),
+    and ``beats_best_baseline``."""
+    m, b = test.get(f"test_{metric}"), best.get(metric)
+    if not isinstance(m, (int, float)) or not isinstance(b, (int, float)) or b == 0:
+        return {}
+    return {"skill": {"metric": metric, "vs": name, "value": 1 - m / b},
+            "beats_best_baseline": bool(m < b)}
 
 
 def beats(task: Task, test: dict[str, float], base: dict[str, float]) -> dict[str, bool]:

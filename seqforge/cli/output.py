@@ -45,3 +45,44 @@ def console():
     from rich.console import Console
 
     return Console()
+
+
+def _is_step(name: str) -> bool:
+    head, _, step = name.rpartition("_h")
+    return bool(head) and step.isdigit()
+
+
+def _fmt(v) -> str:
+    return f"{v:.4g}" if isinstance(v, (int, float)) else "—"
+
+
+def metric_table(title: str, metrics: dict, prefix: str, best: dict,
+                 every: dict | None = None):
+    """Metric | model | each baseline (the strongest first, marked): per-step metrics
+    (``rmse_h3``) are left to :func:`horizon_table`."""
+    others = [n for n in (every or {}) if n != best.get("name")]
+    cols = [("metric", "left"), ("model", "right"),
+            (f"{'best ' if every else ''}baseline: {best.get('name', '')}", "right")]
+    t = table(title, cols + [(n, "right") for n in others])
+    for k, v in metrics.items():
+        name = k.removeprefix(prefix)
+        if _is_step(name):
+            continue
+        t.add_row(name, _fmt(v), _fmt(best.get(name)), *[_fmt(every[n].get(name)) for n in others])
+    return t
+
+
+def horizon_table(metrics: dict, prefix: str, best: dict):
+    """RMSE and MASE by horizon step, model beside the strongest baseline (None if the
+    metrics have no steps)."""
+    steps = sorted({int(k.rpartition("_h")[2]) for k in metrics
+                    if _is_step(k.removeprefix(prefix))})
+    if not steps:
+        return None
+    t = table(f"by horizon step (baseline: {best.get('name', '')})",
+              [("step", "right"), ("rmse", "right"), ("baseline rmse", "right"),
+               ("mase", "right"), ("baseline mase", "right")])
+    for h in steps:
+        t.add_row(str(h), _fmt(metrics.get(f"{prefix}rmse_h{h}")), _fmt(best.get(f"rmse_h{h}")),
+                  _fmt(metrics.get(f"{prefix}mase_h{h}")), _fmt(best.get(f"mase_h{h}")))
+    return t

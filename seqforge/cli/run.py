@@ -11,7 +11,7 @@ import typer
 
 from . import config, options
 from .options import SetOpt
-from .output import console, table
+from .output import console, horizon_table, metric_table
 from .validate import load
 
 
@@ -79,21 +79,24 @@ def _interrupted(intr, spec: Path, overrides) -> None:
 
 
 def print_summary(s: dict, run_dir: Path | None) -> None:
-    """The test metrics beside the baseline's, and plainly whether the model wins."""
+    """The test metrics beside the baselines', and plainly whether the model wins."""
     if not s:  # a non-zero rank of a distributed run: rank 0 reports
         return
-    base = s["baseline"]
-    t = table(f"{s['name']}: test metrics ({s['weights']} weights)",
-              [("metric", "left"), ("model", "right"),
-               (f"baseline: {base.get('name', '')}", "right")])
-    for k, v in s["test"].items():
-        name = k.removeprefix("test_")
-        b = base.get(name)
-        t.add_row(name, f"{v:.4g}", f"{b:.4g}" if isinstance(b, (int, float)) else "—")
     out = console()
-    out.print(t)
-    beats = s.get("beats_baseline", {})
-    if beats:
+    out.print(metric_table(f"{s['name']}: test metrics ({s['weights']} weights)", s["test"],
+                           "test_", s["baseline"], s.get("baselines")))
+    steps = horizon_table(s["test"], "test_", s["baseline"])
+    if steps is not None:
+        out.print(steps)
+    skill = s.get("skill")
+    if skill:
+        m, v = skill["metric"], skill["value"]
+        verdict = "beats" if s.get("beats_best_baseline") else "does NOT beat"
+        out.print(f"model {verdict} the best baseline ({skill['vs']}) on {m.upper()}: "
+                  f"{s['test'].get('test_' + m, float('nan')):.4g} vs "
+                  f"{s['baseline'].get(m, float('nan')):.4g} (skill {v:+.1%})")
+    else:
+        beats = s.get("beats_baseline", {})
         won = [k for k, v in beats.items() if v]
         lost = [k for k, v in beats.items() if not v]
         if lost:

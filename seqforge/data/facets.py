@@ -32,6 +32,28 @@ class Series(Facet):
     scaler: ScalerField
     #: date of every row of the loaded series (None without a date column)
     dates: Any = Field(None, exclude=True)
+    # -- forecasting options (#11); defaults keep runs saved before them loadable ----------
+    #: target transforms applied before the scaler (``TransformSpec`` dumps), stateless
+    transforms: list[dict[str, Any]] = Field(default_factory=list)
+    #: per-window normalisation of inputs and targets (none, last, mean, standard)
+    window_norm: str = "none"
+    #: targets are changes from the window's last value
+    residual: bool = False
+    #: raw target rows each item carries before its forecast origin (baselines, inverses)
+    history: int = 0
+    #: season length (1: none) and row frequency (B, D, W, M, Q, Y or "<k>s")
+    season: int = 1
+    freq: str | None = None
+    #: calendar features of the predicted rows, appended to the inputs
+    calendar: list[str] = Field(default_factory=list)
+    #: in-sample MAE of the (seasonal) naive forecast, per series then per target (MASE)
+    mase_scale: list[list[float]] = Field(default_factory=list)
+    #: long format: the column naming each series, the ids, one fitted scaler per series
+    id_column: str | None = None
+    series_ids: list[str] = Field(default_factory=list)
+    scalers: list[ScalerField] = Field(default_factory=list)
+    #: the loaded series (raw target values and dates per series), for plots
+    loaded: Any = Field(None, exclude=True)
 
     @property
     def input_idx(self) -> list[int]:
@@ -40,6 +62,10 @@ class Series(Facet):
     @property
     def target_idx(self) -> list[int]:
         return [self.columns.index(c) for c in self.targets]
+
+    def scaler_of(self, series: int = 0):
+        """The scaler fitted on series ``series`` (one per series in long format)."""
+        return self.scalers[series] if self.scalers else self.scaler
 
 
 class Classes(Facet):
