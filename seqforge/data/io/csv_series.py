@@ -147,8 +147,9 @@ def series_from_table(table: Table, columns: list[str] | None, date_column: str 
     dates = None if date_idx is None else _parse_dates(table, date_idx, options)
     order, dup = arrange(dates, ids)
     if dup is not None:
-        k = order[dup]
-        first, second = sorted((int(lines[order[dup - 1]]), int(lines[k])))
+        perm = order if order is not None else np.arange(len(values))
+        k = perm[dup]
+        first, second = sorted((int(lines[perm[dup - 1]]), int(lines[k])))
         what = f" of series {ids[k]!r}" if ids is not None else ""
         raise DataError(f"date {dates[k]}{what} appears twice (lines {first} and {second}); "
                         "each row must be a different time step", source=source, line=second)
@@ -208,6 +209,12 @@ def _parse_dates(table: Table, k: int, options: CsvOptions) -> np.ndarray:
         got = parse_dates(texts, options.date_format)
     except AmbiguousFormat as exc:
         raise ambiguous(exc, name, table.source) from None
+    if got.bad is not None and got.matched == 0 and options.date_format is None:
+        raise DataError(
+            f"column {name!r} holds {texts[got.bad]!r}, which is not a date in any format "
+            "seqforge infers (ISO, %d/%m/%Y, %m/%d/%Y, %Y%m%d, 1970 Q1 …); set "
+            "data.date_format (a strptime format), or data.date_column: null to load "
+            "without dates", source=table.source, line=table.lines[got.bad])
     if got.bad is not None:
         told = options.date_format is not None
         raise DataError(

@@ -20,7 +20,7 @@ import numpy as np
 FORMATS = (
     "ISO8601", "%Y-%m", "%Y/%m/%d", "%Y%m%d", "%m/%d/%Y", "%d/%m/%Y", "%d.%m.%Y",
     "%m-%d-%Y", "%d-%m-%Y", "%m/%d/%y", "%d/%m/%y", "%b %d, %Y", "%d %b %Y", "%d-%b-%Y",
-    "%b %Y", "%Y", "quarter",
+    "%b %Y", "%Y %b", "%Y-%b", "%Y", "quarter",
 )
 #: formats a column *not named* like a date may be recognised by (digits alone are values)
 SEPARATED = tuple(f for f in FORMATS if f not in ("%Y%m%d", "%Y"))
@@ -34,6 +34,8 @@ class Parsed:
     dates: np.ndarray | None
     bad: int | None = None
     format: str | None = None
+    #: cells the format read (0: no known format reads this column)
+    matched: int = 0
 
 
 def _iso(text: str) -> dt.datetime | None:
@@ -111,8 +113,8 @@ def parse_dates(texts: list[str], fmt: str | None = None, *,
     got = _parse_with(texts, fmt)
     bad = np.flatnonzero(np.isnat(got))
     if bad.size:
-        return Parsed(None, int(bad[0]), fmt)
-    return Parsed(_resolution(got), None, fmt)
+        return Parsed(None, int(bad[0]), fmt, len(texts) - bad.size)
+    return Parsed(_resolution(got), None, fmt, len(texts))
 
 
 class AmbiguousFormat(ValueError):
