@@ -105,7 +105,7 @@ class TimeseriesCSV(DatasetSource):
             window=p.window, horizon=p.horizon, columns=columns, inputs=inputs, targets=targets,
             scaler=make_scaler(p.scaler), dates=series.dates,
             transforms=[t.model_dump() for t in p.transform], window_norm=p.window_norm,
-            residual=p.residual, history=history_rows(p.window, lag, season), season=season,
+            residual=p.residual_targets(), history=history_rows(p.window, lag, season), season=season,
             freq=freq, calendar=list(p.calendar), id_column=getattr(p, "id_column", None),
             series_ids=[g[0] for g in groups] if getattr(p, "id_column", None) else [])
 

@@ -45,7 +45,35 @@ def write_artifacts(task, ctx) -> list[Path]:
     if task.horizon > 1:
         files.append(_horizon_png(task, ctx, pred, true, fc))
     files.append(_predictions_csv(task, ctx, pred, true, t, sid, fc[best], best))
+    if task.series.series_ids:
+        files.append(_per_series(task, ctx, ds, pred, true, sid, fc))
     return files
+
+
+def _per_series(task, ctx, ds, pred, true, sid, fc) -> Path:
+    """Per-series metrics beside each series' strongest baseline: into the summary (the
+    pooled metrics stay its ``test``) and ``per_series.csv``."""
+    from .forecast_metrics import forecast_scores
+
+    scale = task.mase_scale({"sid": sid})
+    table, rows = {}, []
+    for s, name in enumerate(task.series.series_ids):
+        idx = np.flatnonzero(sid == s)
+        if not idx.size:
+            continue
+        model = task.score(pred[idx], true[idx], scale[idx])
+        base = {n: forecast_scores(f[idx][:, :, None], true[idx], scale[idx], None)
+                for n, f in fc.items()}
+        best = min(base, key=lambda n: base[n]["rmse"])
+        table[name] = {"rmse": model["rmse"], "mase": model["mase"], "best_baseline": best,
+                       "baseline_rmse": base[best]["rmse"], "baseline_mase": base[best]["mase"]}
+        rows.append({"series": name, "windows": int(idx.size),
+                     **{k: (round(v, 6) if isinstance(v, float) else v)
+                        for k, v in table[name].items()}})
+    ctx.summary["per_series"] = table  # written with the summary, after the artifacts
+    path = ctx.run_dir / "per_series.csv"
+    write_rows(rows, path)
+    return path
 
 
 def _forecast_png(task, ctx, pred, true, t, sid, base, best) -> Path:
