@@ -122,7 +122,8 @@ def mase_scale(raw_targets: np.ndarray, season: int) -> list[float]:
     m = season if season > 1 and len(raw_targets) > season else 1
     if len(raw_targets) <= m:
         return [float("nan")] * raw_targets.shape[1]
-    mae = np.mean(np.abs(raw_targets[m:] - raw_targets[:-m]), axis=0)  # (T,)
+    with np.errstate(over="ignore", invalid="ignore"):  # huge values: scale inf, MASE 0
+        mae = np.mean(np.abs(raw_targets[m:] - raw_targets[:-m]), axis=0)  # (T,)
     return [float(v) if v > 0 else float("nan") for v in mae]
 
 

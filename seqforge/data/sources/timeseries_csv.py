@@ -163,9 +163,10 @@ class TimeseriesCSV(DatasetSource):
         p = self.params
         H, Hz = facet.history, facet.horizon
         if n < H + Hz + 2:
-            raise DataError(f"window {p.window} + horizon {Hz} (+ {H - p.window} rows for "
-                            f"data.transform/season) needs at least {H + Hz + 2} rows but {where} "
-                            f"has {n} — lower data.window", source=where, path="data.window")
+            extra = f" (+ {H - p.window} rows for data.transform/season)" if H > p.window else ""
+            raise DataError(f"window {p.window} + horizon {Hz}{extra} needs at least {H + Hz} "
+                            f"rows but {where} has {n} — lower data.window", source=where,
+                            path="data.window")
         sl = split_by_fraction(n, p.val, p.test, source=where)
         out = {}
         for name, s in zip(("train", "val", "test"), sl):
