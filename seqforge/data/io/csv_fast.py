@@ -78,7 +78,7 @@ def read_series_fast(path: Path, columns: list[str] | None, date_column: str | N
         if cells.isna().any():
             return None
         try:
-            got = parse_dates(cells.tolist(), options.date_format)
+            got = parse_dates(cells, options.date_format)
         except AmbiguousFormat as exc:
             raise ambiguous(exc, header[date_idx], source) from None
         if got.bad is not None:
@@ -114,7 +114,7 @@ def _unnamed_date_column(read, header, columns, source, options) -> int | None:
         if cells.isna().any():
             continue
         try:
-            got = parse_dates(cells.tolist(), options.date_format, candidates=SEPARATED)
+            got = parse_dates(cells, options.date_format, candidates=SEPARATED)
         except AmbiguousFormat:
             return k
         if got.dates is not None:

@@ -64,7 +64,7 @@ def _one(text: str, fmt: str) -> dt.datetime | None:
         return None
 
 
-def _with_pandas(texts: list[str], fmt: str) -> np.ndarray | None:
+def _with_pandas(texts, fmt: str) -> np.ndarray | None:
     """(N,) datetime64[s] with NaT where a cell fails, or None without pandas."""
     try:
         import pandas as pd
@@ -72,15 +72,32 @@ def _with_pandas(texts: list[str], fmt: str) -> np.ndarray | None:
         return None
     if fmt == "quarter":
         return None
-    s = pd.Series(texts, dtype=object).str.strip()
-    if fmt == "ISO8601":  # as the standard-library path: a day at least (no bare years)
-        s = s.where(s.str.len() >= 10)
+    s = texts if isinstance(texts, pd.Series) else pd.Series(texts, dtype=object)
+    s = s.reset_index(drop=True)
+
+    def parse(cells):
+        try:  # naive first: the common case, and pandas' fast path
+            got = pd.to_datetime(cells, format=fmt, errors="coerce")
+        except (ValueError, TypeError):  # mixed time-zone offsets
+            got = pd.to_datetime(cells, format=fmt, errors="coerce", utc=True)
+        if getattr(got.dt, "tz", None) is not None:
+            got = got.dt.tz_convert("UTC").dt.tz_localize(None)
+        return got
+
     try:
-        got = pd.to_datetime(s, format=fmt, errors="coerce", utc=fmt == "ISO8601")
+        got = parse(s)
+        nat = got.isna()
+        if nat.any():  # surrounding blanks: retry only those cells, stripped
+            got[nat] = parse(s[nat].str.strip())
+        if fmt == "ISO8601":
+            # as the standard-library path: a day at least, never a bare year or month —
+            # which pandas reads as the 1st at midnight, so only those cells are looked at
+            first = (got.dt.day == 1) & (got.dt.hour == 0) & (got.dt.minute == 0)
+            if first.any():
+                short = s[first].str.strip().str.len() < 10
+                got[short[short].index] = pd.NaT
     except (ValueError, TypeError, OverflowError):
         return None
-    if fmt == "ISO8601":
-        got = got.dt.tz_convert(None)
     return got.to_numpy(dtype="datetime64[s]")
 
 
@@ -102,15 +119,18 @@ def _resolution(d: np.ndarray) -> np.ndarray:
     return days if distinct else d
 
 
-def parse_dates(texts: list[str], fmt: str | None = None, *,
+def parse_dates(texts, fmt: str | None = None, *,
                 candidates: tuple[str, ...] = FORMATS) -> Parsed:
-    """Parse a date column; with ``fmt`` None, infer it (see :func:`infer_format`)."""
+    """Parse a date column (a list of texts or a pandas Series of them); with ``fmt``
+    None, infer it (see :func:`infer_format`)."""
+    got = None
     if fmt is None:
         found = infer_format(texts, candidates)
         if isinstance(found, AmbiguousFormat):
             raise found
-        fmt = found
-    got = _parse_with(texts, fmt)
+        fmt, got = found
+    if got is None:
+        got = _parse_with(texts, fmt)
     bad = np.flatnonzero(np.isnat(got))
     if bad.size:
         return Parsed(None, int(bad[0]), fmt, len(texts) - bad.size)
@@ -125,11 +145,14 @@ class AmbiguousFormat(ValueError):
         super().__init__(f"dates like {example!r} read as {' and as '.join(formats)}")
 
 
-def infer_format(texts: list[str], candidates: tuple[str, ...] = FORMATS
-                 ) -> str | AmbiguousFormat:
-    """The format that reads every cell; of several, the first unless they disagree
-    (then an :class:`AmbiguousFormat`); of none, the one reading the most cells."""
-    sample = texts[:2000]
+def infer_format(texts, candidates: tuple[str, ...] = FORMATS
+                 ) -> tuple[str, np.ndarray | None] | AmbiguousFormat:
+    """(format, its parse of every cell or None): the format that reads every cell; of
+    several, the first unless they disagree (then an :class:`AmbiguousFormat`); of none,
+    the one reading the most cells (for the error message)."""
+    # screen every candidate on a few cells (a failing parse is slow in pandas), then
+    # confirm the survivors on the whole column
+    sample = texts.iloc[:20] if hasattr(texts, "iloc") else texts[:20]
     counts: dict[str, int] = {}
     full: list[tuple[str, np.ndarray]] = []
     for fmt in candidates:
@@ -144,9 +167,9 @@ def infer_format(texts: list[str], candidates: tuple[str, ...] = FORMATS
         for fmt, other in full[1:]:
             if np.any(other != first):
                 k = int(np.flatnonzero(other != first)[0])
-                return AmbiguousFormat([first_fmt, fmt], texts[k])
-        return first_fmt
-    return max(candidates, key=lambda f: counts[f])  # the most plausible, for the error
+                return AmbiguousFormat([first_fmt, fmt], str(texts.iloc[k] if hasattr(texts, "iloc") else texts[k]))
+        return first_fmt, first
+    return max(candidates, key=lambda f: counts[f]), None  # the most plausible, for the error
 
 
 def describe(fmt: str | None) -> str:
