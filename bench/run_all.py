@@ -31,6 +31,10 @@ BENCHES = [
     ("bench_scan.py", "parallel-scan cells (minGRU/minLSTM) vs nn.GRU at T=1024",
      ["--threads", "1"]),
     ("bench_threads.py", "CPU thread policy: 1 thread vs all cores", []),
+    # issue 11: forecasting
+    ("bench_defaults.py", "forecasting defaults measured on ten real series", []),
+    ("bench_csv.py", "loading a 1-million-row, 5-column CSV", []),
+    ("bench_darts.py", "seqforge vs Darts (RNNModel/BlockRNNModel, historical_forecasts)", []),
 ]
 
 
