@@ -63,7 +63,9 @@ def metric_table(title: str, metrics: dict, prefix: str, best: dict,
     others = [n for n in (every or {}) if n != best.get("name")]
     cols = [("metric", "left"), ("model", "right"),
             (f"{'best ' if every else ''}baseline: {best.get('name', '')}", "right")]
-    t = table(title, cols + [(n, "right") for n in others])
+    # "seasonal naive", not "seasonal_naive": a header with a space wraps instead of
+    # being cut off in a narrow terminal
+    t = table(title, cols + [(n.replace("_", " "), "right") for n in others])
     for k, v in metrics.items():
         name = k.removeprefix(prefix)
         if _is_step(name):

@@ -57,6 +57,10 @@ def test_quantiles_coverage_bands_and_predict_columns(tmp_path):
     assert len(lines) == 1 + 40 - 14 + 1
     lo, mid, hi = (float(v) for v in lines[1].split(",")[2:])
     assert lo <= mid <= hi
+    # scoring that file from the run directory: the model beside every baseline
+    res = runner.invoke(app, ["evaluate", str(run_dir), "--data", str(new)])
+    assert res.exit_code == 0, res.output
+    assert "coverage" in res.output and "seasonal" in res.output
 
 
 def test_gaussian_head_reports_an_interval(tmp_path):
