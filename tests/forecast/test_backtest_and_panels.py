@@ -60,6 +60,10 @@ def test_backtest_run_dir_and_retrain(tmp_path):
     again = json.loads(next(out.glob("fc_probe/backtest-*/backtest.json")).read_text())
     assert [r["windows"] for r in again["folds"]] == [
         sum(r["windows"] for r in report["folds"][:2]), sum(r["windows"] for r in report["folds"][2:])]
+    # a spec without --retrain: trained once, then scored per fold
+    res = runner.invoke(app, ["backtest", str(path), "--folds", "3", "--out", str(out), "-q"])
+    assert res.exit_code == 0, res.output
+    assert "backtest, 3 folds" in res.output and "of 3 folds" in res.output
     # more folds than test windows: the option is named, exit 2
     res = runner.invoke(app, ["backtest", str(run_dir), "--folds", "500"])
     assert res.exit_code == 2 and "--folds" in res.output and "at most" in res.output

@@ -70,12 +70,14 @@ def test_gaussian_head_reports_an_interval(tmp_path):
     assert 0 <= summary["test"]["test_coverage"] <= 1
 
 
-@pytest.mark.parametrize("strategy", ["direct", "recursive"])
-def test_multistep_metrics_by_horizon(tmp_path, strategy):
+@pytest.mark.parametrize("strategy,data", [
+    ("direct", {"transform": ["diff"], "window_norm": "none"}),
+    ("recursive", {}),  # the defaults: each slid window is re-normalised on its own
+])
+def test_multistep_metrics_by_horizon(tmp_path, strategy, data):
     csv = daily_csv(tmp_path / "prices.csv", extra_text=False)
     run_dir, summary, output = run_spec(tmp_path, spec(
-        csv, data={"horizon": 3, "transform": ["diff"], "window_norm": "none"},
-        task={"name": "forecast", "strategy": strategy}))
+        csv, data={"horizon": 3, **data}, task={"name": "forecast", "strategy": strategy}))
     for h in (1, 2, 3):
         assert f"test_rmse_h{h}" in summary["test"] and f"rmse_h{h}" in summary["baseline"]
     assert (run_dir / "horizon_error.png").exists()
