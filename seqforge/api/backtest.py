@@ -30,6 +30,7 @@ from ..plots import figure, save_figure
 from ..spec.schema import Spec
 from ..spec.validate import load_spec
 from ..tasks.scoring.forecast_metrics import forecast_scores
+from ..tasks.scoring.forecast_plots import BASELINE_COLORS
 from .runs import Run, load_run
 from .training import train
 
@@ -153,11 +154,12 @@ def write_report(report: dict[str, Any], where: Path) -> Path:
     write_rows(rows, where / "backtest.csv")
     fig, ax = figure(figsize=(7, 4))
     ks = [r["fold"] for r in report["folds"]]
-    ax.plot(ks, [r["model"]["rmse"] for r in report["folds"]], marker="o", label="model")
+    ax.plot(ks, [r["model"]["rmse"] for r in report["folds"]], marker="o", label="model",
+            color="tab:blue")
     names = sorted({n for r in report["folds"] for n in r["baselines"]})
-    for n in names:
+    for n, color in zip(names, BASELINE_COLORS):
         ax.plot(ks, [r["baselines"][n]["rmse"] for r in report["folds"]], marker=".",
-                linestyle="--", alpha=0.8, label=n)
+                linestyle="--", alpha=0.8, label=n, color=color)
     ax.set_xlabel("fold (successive test blocks)")
     ax.set_ylabel("RMSE")
     ax.set_xticks(ks)

@@ -15,6 +15,8 @@ from ...data.io.rows import write_rows
 from ...plots import figure, save_figure
 
 MAX_PANELS = 4
+#: baselines never take the model's blue
+BASELINE_COLORS = ("tab:gray", "tab:orange", "tab:green", "tab:red", "tab:purple")
 
 
 def _passes(task, ctx, ds):
@@ -108,8 +110,8 @@ def _horizon_png(task, ctx, pred, true, fc) -> Path:
     rmse = lambda f: np.sqrt(np.mean((f - true) ** 2, axis=(0, 2)))  # noqa: E731 (Hz,)
     fig, ax = figure(figsize=(7, 4))
     ax.plot(steps, rmse(pred[:, :, task.point]), marker="o", label="model", color="tab:blue")
-    for name, f in fc.items():
-        ax.plot(steps, rmse(f), marker=".", linestyle="--", label=name, alpha=0.8)
+    for (name, f), color in zip(fc.items(), BASELINE_COLORS):
+        ax.plot(steps, rmse(f), marker=".", linestyle="--", label=name, alpha=0.8, color=color)
     ax.set_xlabel("horizon step")
     ax.set_ylabel(f"RMSE ({task.series.targets[0]} units)")
     ax.set_title(f"{ctx.summary.get('name', '')}: error by horizon (test)")
