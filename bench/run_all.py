@@ -35,6 +35,10 @@ BENCHES = [
      []),
     ("bench_scaling.py", "Scaling with T: every cell vs nn.LSTM, T = 256 … 8192 (train, "
      "inference, peak memory, generation per token)", []),
+    # issue 11: forecasting
+    ("bench_defaults.py", "forecasting defaults measured on ten real series", []),
+    ("bench_csv.py", "loading a 1-million-row, 5-column CSV", []),
+    ("bench_darts.py", "seqforge vs Darts (RNNModel/BlockRNNModel, historical_forecasts)", []),
 ]
 
 

@@ -44,7 +44,7 @@ def test_validate_ok_runs_trial_batch():
     ("model.hidden_size=many", "integer"),
     ("train.epochz=3", "unknown key 'epochz'"),
     ("model.topology=many_to_many", "task 'forecast' needs"),
-    ("data.window=5000", "needs at least 5001 rows"),
+    ("data.window=5000", "needs at least 5002 rows"),  # + 1 row: the spec differences
 ])
 def test_validate_errors_exit_2_without_traceback(override, expect):
     res = runner.invoke(app, ["validate", STOCK, "--set", override])
@@ -99,7 +99,8 @@ def test_run_one_epoch_writes_run_directory(tmp_path):
     res = runner.invoke(app, ["predict", str(d), "--input", str(prices), "--out", str(out)])
     assert res.exit_code == 0, res.output
     rows = out.read_text().splitlines()
-    assert rows[0].startswith("after,Open_t+1") and len(rows) == 1 + 70 - 60 + 1
+    # the spec differences its prices (data.transform: diff): a window needs 60 + 1 rows
+    assert rows[0].startswith("after,Open_t+1") and len(rows) == 1 + 70 - 61 + 1
 
 
 def test_predict_on_missing_run_dir(tmp_path):

@@ -33,7 +33,7 @@ def test_export_round_trip(tmp_path):
     meta = json.loads((tmp_path / "exp" / "export.json").read_text())
     assert meta["input"]["shape"] == ["batch", 12, 1]
     series = meta["data"]["facets"]["series"]
-    assert series["scaler"]["kind"] == "minmax" and series["columns"] == ["Open"]
+    assert series["scaler"]["kind"] == "standard" and series["columns"] == ["Open"]
 
 
 def test_unknown_format_is_a_clear_error(tmp_path):

@@ -16,6 +16,7 @@ from pydantic import Field
 import seqforge
 from seqforge.data.base import (DataBundle, DataInfo, DataParams, DatasetSource, TensorItems,
                                 columns_of, fingerprint)
+from seqforge.data.forecasting.prepare import prediction_items, series_splits
 from seqforge.data.facets import Classes, Series
 from seqforge.data.io.table import as_table, optional_column, resolve_columns
 from seqforge.data.transforms.scalers import make_scaler
@@ -60,39 +61,36 @@ class RandomWalk(DatasetSource):
         steps = np.random.default_rng(7).normal(0.05, 1.0, self.params.length)
         return np.cumsum(steps)[:, None]  # (N, 1)
 
+    def facet(self) -> Series:
+        p = self.params
+        if self.saved is not None:  # a trained run's scaler and options, not refitted
+            return self.saved.facet(Series).model_copy(update={"mase_scale": []})
+        return Series(window=p.window, horizon=p.horizon, columns=["level"], inputs=["level"],
+                      targets=["level"], scaler=make_scaler("standard"))
+
     def load(self) -> DataBundle:
         type(self).loads += 1
         p = self.params
         v = self.values()
         cut = [int(len(v) * 0.7), int(len(v) * 0.85), len(v)]
-        scaler = (self.saved.facet(Series).scaler if self.saved is not None
-                  else make_scaler("standard").fit(v[:cut[0]]))
-        facet = Series(window=p.window, horizon=p.horizon, columns=["level"], inputs=["level"],
-                       targets=["level"], scaler=scaler)
-        scaled = scaler.transform(v).astype(np.float32)  # (N, 1)
-        splits = [self._windows(scaled, lo, hi) for lo, hi in zip([0] + cut[:2], cut)]
+        facet = self.facet()
+        # first-target rows of each split: a window's inputs may reach back into the part
+        # before it, its targets never
+        parts = {name: (max(lo, facet.history), hi - p.horizon + 1)
+                 for name, lo, hi in zip(("train", "val", "test"), [0] + cut[:2], cut)}
+        cols = series_splits(facet, v, parts, fit="standard" if self.saved is None else None)
+        if self.saved is not None:
+            facet.mase_scale = list(self.saved.facet(Series).mase_scale)
         info = DataInfo(input=Shape.SEQUENCE, n_features=1, n_targets=1).with_facets(facet)
-        return DataBundle(*splits, info, source="random walk",
-                          fingerprint=fingerprint(v, p.model_dump_json()))
-
-    def _windows(self, scaled: np.ndarray, lo: int, hi: int) -> TensorItems:
-        """Windows whose targets lie in rows [lo, hi); their inputs may reach back."""
-        W, H = self.params.window, self.params.horizon
-        t = np.arange(max(lo, W), hi - H + 1)  # (M,) row of each first target
-        x = np.stack([scaled[i - W:i] for i in t])  # (M, W, 1)
-        y = np.stack([scaled[i:i + H, 0] for i in t])  # (M, H)
-        return TensorItems(x=torch.from_numpy(x), y=torch.from_numpy(y),
-                           last=torch.from_numpy(scaled[t - 1]), t=torch.from_numpy(t))
+        return DataBundle(*(TensorItems(**cols[k]) for k in ("train", "val", "test")), info,
+                          source="random walk", fingerprint=fingerprint(v, p.model_dump_json()))
 
     def read_inputs(self, inputs, info, *, targets=False) -> list[dict[str, Any]]:
         if targets:
             raise DataError("score a walk through its splits", source="inputs")
         table = as_table(inputs)
-        scaled = info.facet(Series).scaler.transform(_floats(table, ["level"])).astype(np.float32)
-        W = info.facet(Series).window
-        if len(scaled) < W:
-            raise DataError(f"needs {W} rows, has {len(scaled)}", source=table.source)
-        return [{"x": torch.from_numpy(scaled[i - W:i].copy())} for i in range(W, len(scaled) + 1)]
+        return prediction_items(info.facet(Series), _floats(table, ["level"]),
+                                source=table.source)
 
     def example_keys(self, bundle, split) -> set[int]:
         t = columns_of(bundle.split(split), "t")["t"].tolist()

@@ -48,7 +48,7 @@ def test_good_spec_fills_defaults(tmp_path):
     assert spec.model.cell.name == "lstm" and spec.model.num_layers == 1
     assert spec.train.optimizer.params.lr == 0.01
     resolved = spec.resolved()
-    assert resolved["data"]["window"] == 20 and resolved["data"]["scaler"] == "minmax"
+    assert resolved["data"]["window"] == 20 and resolved["data"]["scaler"] == "standard"
     assert resolved["train"]["optimizer"] == {"name": "adam", "lr": 0.01, "weight_decay": 0.0,
                                               "betas": [0.9, 0.999], "eps": 1e-08}
     # the resolved spec is itself a valid spec that resolves to the same thing

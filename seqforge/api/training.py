@@ -157,6 +157,7 @@ def _finish(spec: Spec, built: Built, trainer: Trainer, run_dir: RunDir | None, 
     }
     if bundle.val is None or not len(bundle.val):
         summary["selected_by"] = trainer.monitor  # no validation data: say what chose best.pt
+    summary.update(skill_vs_best(task, test, strongest))
     if run_dir is not None:
         ctx = ArtifactContext(run_dir.path, model, bundle, ev.Passes(model, dev, bundle.collate),
                               history, summary)
@@ -175,6 +176,22 @@ def _store_task_state(run_dir: RunDir, task: Task) -> None:
             ck = load_checkpoint(path, map_location="cpu")
             ck["task_state"] = task.state_dict()
             save_checkpoint(path, ck)
+
+
+def skill_vs_best(task: Task, test: dict[str, float], best: dict[str, Any]) -> dict[str, Any]:
+    """Does the model beat the strongest baseline on the task's headline metric
+    (``beats_best_baseline``)? For an error metric also the ``skill`` = 1 − model /
+    baseline (> 0: the model is better), as forecasters report it."""
+    metric = task.headline
+    m, b = test.get(f"test_{metric}"), best.get(metric or "")
+    if not metric or not isinstance(m, (int, float)) or not isinstance(b, (int, float)):
+        return {}
+    higher = task.is_higher_better(metric)
+    out: dict[str, Any] = {"headline": metric,
+                           "beats_best_baseline": bool(m > b if higher else m < b)}
+    if not higher and b != 0:
+        out["skill"] = {"metric": metric, "vs": best.get("name"), "value": 1 - m / b}
+    return out
 
 
 def beats(task: Task, test: dict[str, float], base: dict[str, float]) -> dict[str, bool]:

@@ -80,9 +80,9 @@ def _main(version: Annotated[Optional[bool], typer.Option(
 
 
 def _add_builtin_commands() -> None:
-    from . import config, evaluate, export, plugins, predict, run, schema, validate
+    from . import backtest, config, evaluate, export, plugins, predict, run, schema, validate
 
-    for module in (validate, run, config, predict, evaluate, export, plugins, schema):
+    for module in (validate, run, config, predict, evaluate, backtest, export, plugins, schema):
         module.register(app)
 
 

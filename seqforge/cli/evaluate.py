@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 import typer
 
 from . import options
-from .output import notes, console, table
+from .output import console, horizon_table, metric_table, notes
 from .predict import RunArg
 
 
@@ -23,13 +23,12 @@ def evaluate(run_dir: RunArg,
 
     res = evaluate_run(run_dir, split=split, data=data or [], device=device)
     notes(res.get("notes", []))
-    t = table(f"{run_dir} — {split}", [("metric", "left"), ("model", "right"),
-                                       (f"baseline: {res['baseline'].get('name', '')}", "right")])
-    for k, v in res["model"].items():
-        b = res["baseline"].get(k.removeprefix(f"{split}_"))
-        t.add_row(k.removeprefix(f"{split}_"), f"{v:.4g}",
-                  f"{b:.4g}" if isinstance(b, (int, float)) else "—")
-    console().print(t)
+    out = console()
+    out.print(metric_table(f"{run_dir} — {split}", res["model"], f"{split}_", res["baseline"],
+                           res.get("baselines")))
+    steps = horizon_table(res["model"], f"{split}_", res["baseline"])
+    if steps is not None:
+        out.print(steps)
 
 
 def register(app: typer.Typer) -> None:

@@ -47,6 +47,52 @@ def console():
     return Console()
 
 
+def _is_step(name: str) -> bool:
+    head, _, step = name.rpartition("_h")
+    return bool(head) and step.isdigit()
+
+
+def _fmt(v) -> str:
+    return f"{v:.4g}" if isinstance(v, (int, float)) else "—"
+
+
+def metric_table(title: str, metrics: dict, prefix: str, best: dict,
+                 every: list[dict] | None = None):
+    """Metric | model | each baseline (the strongest first, marked): per-step metrics
+    (``rmse_h3``) are left to :func:`horizon_table`. ``every``: ``[{"name", **metrics}]``."""
+    every = {b["name"]: b for b in every or [] if "name" in b}
+    if len(every) < 2:
+        every = {}
+    others = [n for n in every if n != best.get("name")]
+    cols = [("metric", "left"), ("model", "right"),
+            (f"{'best ' if every else ''}baseline: {best.get('name', '')}", "right")]
+    # "seasonal naive", not "seasonal_naive": a header with a space wraps instead of
+    # being cut off in a narrow terminal
+    t = table(title, cols + [(n.replace("_", " "), "right") for n in others])
+    for k, v in metrics.items():
+        name = k.removeprefix(prefix)
+        if _is_step(name):
+            continue
+        t.add_row(name, _fmt(v), _fmt(best.get(name)), *[_fmt(every[n].get(name)) for n in others])
+    return t
+
+
+def horizon_table(metrics: dict, prefix: str, best: dict):
+    """RMSE and MASE by horizon step, model beside the strongest baseline (None if the
+    metrics have no steps)."""
+    steps = sorted({int(k.rpartition("_h")[2]) for k in metrics
+                    if _is_step(k.removeprefix(prefix))})
+    if not steps:
+        return None
+    t = table(f"by horizon step (baseline: {best.get('name', '')})",
+              [("step", "right"), ("rmse", "right"), ("baseline rmse", "right"),
+               ("mase", "right"), ("baseline mase", "right")])
+    for h in steps:
+        t.add_row(str(h), _fmt(metrics.get(f"{prefix}rmse_h{h}")), _fmt(best.get(f"rmse_h{h}")),
+                  _fmt(metrics.get(f"{prefix}mase_h{h}")), _fmt(best.get(f"mase_h{h}")))
+    return t
+
+
 def notes(lines: list[str]) -> None:
     """What loading a run noticed and worked around, as warnings on stderr."""
     for line in lines:

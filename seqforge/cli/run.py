@@ -11,7 +11,7 @@ import typer
 
 from . import config, options
 from .options import SetOpt
-from .output import console, table
+from .output import console, horizon_table, metric_table
 from .validate import load
 
 
@@ -83,21 +83,25 @@ def _interrupted(intr, spec: Path, overrides) -> None:
 
 
 def print_summary(s: dict, run_dir: Path | None) -> None:
-    """The test metrics beside the baseline's, and plainly whether the model wins."""
+    """The test metrics beside the baselines', and plainly whether the model wins."""
     if not s:  # a non-zero rank of a distributed run: rank 0 reports
         return
-    base = s["baseline"]
-    t = table(f"{s['name']}: test metrics ({s['weights']} weights)",
-              [("metric", "left"), ("model", "right"),
-               (f"baseline: {base.get('name', '')}", "right")])
-    for k, v in s["test"].items():
-        name = k.removeprefix("test_")
-        b = base.get(name)
-        t.add_row(name, f"{v:.4g}", f"{b:.4g}" if isinstance(b, (int, float)) else "—")
     out = console()
-    out.print(t)
-    beats = s.get("beats_baseline", {})
-    if beats:
+    out.print(metric_table(f"{s['name']}: test metrics ({s['weights']} weights)", s["test"],
+                           "test_", s["baseline"], s.get("baselines")))
+    steps = horizon_table(s["test"], "test_", s["baseline"])
+    if steps is not None:
+        out.print(steps)
+    skill = s.get("skill")
+    if "beats_best_baseline" in s:
+        verdict = "beats" if s["beats_best_baseline"] else "does NOT beat"
+        m = s.get("headline") or next((k for k in s["baseline"] if k != "name"), "")
+        line = (f"model {verdict} the best baseline ({s['baseline'].get('name', '')}) on "
+                f"{m.replace('_', ' ')}: {s['test'].get('test_' + m, float('nan')):.4g} vs "
+                f"{s['baseline'].get(m, float('nan')):.4g}")
+        out.print(line + (f" (skill {skill['value']:+.1%})" if skill else ""))
+    else:
+        beats = s.get("beats_baseline", {})
         won = [k for k, v in beats.items() if v]
         lost = [k for k, v in beats.items() if not v]
         if lost:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from .info import Facet, ScalerField
 
@@ -21,9 +21,11 @@ class Series(Facet):
 
     name: ClassVar[str] = "series"
     summary: ClassVar[str] = "windows over a numeric series with target columns"
-    #: x (window, inputs) scaled; y (horizon·targets,) scaled, step-major; last (targets,)
-    #: the last observed targets (the persistence forecast); t the row of the first target
-    item_keys: ClassVar[tuple[str, ...]] = ("x", "y", "last", "t")
+    #: built by :func:`seqforge.data.forecasting.prepare.series_splits`: x (window, inputs)
+    #: normalised; y (horizon·targets,) in model units; y_loc/y_scale back to scaled units;
+    #: hist (history, targets) and y_raw the raw values (baselines, metrics in the data's
+    #: units); t the row of the first target (see that module for every key)
+    item_keys: ClassVar[tuple[str, ...]] = ("x", "y", "y_loc", "y_scale", "hist", "y_raw", "t")
 
     window: int
     horizon: int
@@ -35,6 +37,34 @@ class Series(Facet):
     scaler: ScalerField
     #: date of every row of the loaded series (None without a date column)
     dates: Any = Field(None, exclude=True)
+    # -- forecasting options (#11); defaults keep runs saved before them loadable ----------
+    #: target transforms applied before the scaler (``TransformSpec`` dumps), stateless
+    transforms: list[dict[str, Any]] = Field(default_factory=list)
+    #: per-window normalisation of inputs and targets (none, last, mean, standard)
+    window_norm: str = "none"
+    #: targets are changes from the window's last value
+    residual: bool = False
+    #: raw target rows each item carries before its forecast origin (baselines, inverses)
+    history: int = 0
+    #: season length (1: none) and row frequency (B, D, W, M, Q, Y or "<k>s")
+    season: int = 1
+    freq: str | None = None
+    #: calendar features of the predicted rows, appended to the inputs
+    calendar: list[str] = Field(default_factory=list)
+    #: in-sample MAE of the (seasonal) naive forecast, per series then per target (MASE)
+    mase_scale: list[list[float]] = Field(default_factory=list)
+    #: long format: the column naming each series, the ids, one fitted scaler per series
+    id_column: str | None = None
+    series_ids: list[str] = Field(default_factory=list)
+    scalers: list[ScalerField] = Field(default_factory=list)
+    #: the loaded series (raw target values and dates per series), for plots
+    loaded: Any = Field(None, exclude=True)
+
+    @model_validator(mode="after")
+    def _history(self):
+        # an item carries at least its own window of raw history (the baselines read it)
+        self.history = max(self.history, self.window)
+        return self
 
     @property
     def input_idx(self) -> list[int]:
@@ -43,6 +73,10 @@ class Series(Facet):
     @property
     def target_idx(self) -> list[int]:
         return [self.columns.index(c) for c in self.targets]
+
+    def scaler_of(self, series: int = 0):
+        """The scaler fitted on series ``series`` (one per series in long format)."""
+        return self.scalers[series] if self.scalers else self.scaler
 
 
 class Classes(Facet):

@@ -119,13 +119,14 @@ def facet_item_keys(facet: Facet) -> tuple[str, ...]:
 # -- the built-in facets' shapes -----------------------------------------------------------------
 
 def _series_item(f: Series, item: dict, where: str) -> None:
-    want = {"x": (f.window, len(f.inputs)), "y": (f.horizon * len(f.targets),),
-            "last": (len(f.targets),)}
+    T = len(f.targets)
+    want = {"x": (f.window, len(f.inputs) + 2 * len(f.calendar)), "y": (f.horizon * T,),
+            "y_loc": (T,), "y_scale": (T,), "hist": (f.history, T), "y_raw": (f.horizon * T,)}
     for key, shape in want.items():
         if tuple(item[key].shape) != shape:
             fail(f"{where}: {key} has shape {tuple(item[key].shape)}; the series facet (window "
-                 f"{f.window}, horizon {f.horizon}, {len(f.inputs)} inputs, {len(f.targets)} "
-                 f"targets) says {shape}")
+                 f"{f.window}, horizon {f.horizon}, history {f.history}, {len(f.inputs)} inputs, "
+                 f"{T} targets) says {shape}")
     if not isinstance(item["t"], (int, Tensor)) or int(item["t"]) < f.window:
         fail(f"{where}: t ({item['t']!r}) is the row of the first target, at least window")
 

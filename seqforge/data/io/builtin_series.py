@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from ...errors import DataError, nearest
+from .csv_options import CsvOptions
 from .csv_series import Series, load_series_csv, select
 
 GOOG_SOURCE = "builtin:goog"
@@ -65,8 +66,12 @@ def load_series(
     columns: list[str] | None = None,
     base_dir: str | Path | None = None,
     date_column: str | None = "auto",
+    *,
+    id_column: str | None = None,
+    options: CsvOptions | None = None,
 ) -> Series:
-    """``builtin:<name>`` or a CSV path (relative paths resolve against ``base_dir``)."""
+    """``builtin:<name>`` or a CSV path (relative paths resolve against ``base_dir``);
+    ``id_column`` and ``options`` apply to CSV files."""
     text = str(source)
     if text.startswith("builtin:"):
         name = text[len("builtin:"):]
@@ -82,4 +87,5 @@ def load_series(
     path = Path(text)
     if base_dir is not None and not path.is_absolute():
         path = Path(base_dir) / path
-    return load_series_csv(path, columns=columns, date_column=date_column)
+    return load_series_csv(path, columns=columns, date_column=date_column, id_column=id_column,
+                           options=options)

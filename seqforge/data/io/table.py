@@ -10,12 +10,16 @@ like a file (its "lines" are row numbers, counting the header as line 1).
 from __future__ import annotations
 
 import csv
+import gzip
+import lzma
+import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ...errors import DataError, nearest
+from .csv_options import CsvOptions, codec, open_binary, open_text, sniff_delimiter
 
 #: cell texts (lower-cased) that spreadsheets and pandas write for a missing value
 MISSING_TEXTS = frozenset({"", "nan", "na", "n/a", "null", "none", "#n/a", "nat"})
@@ -31,13 +35,16 @@ class Table:
     source: str
 
 
-def read_table(path: str | Path) -> Table:
+def read_table(path: str | Path, options: CsvOptions | None = None) -> Table:
     """Read a CSV file with a header row, checking its shape.
 
     Blank lines (and rows of only empty cells, which spreadsheets append) are skipped.
-    Raises DataError when the file is missing, unreadable, not UTF-8, empty, has no data
-    rows, has duplicate header names, or has a row with a different number of cells.
+    ``options`` give the delimiter and encoding (default: comma, UTF-8); compressed files
+    (.gz, .bz2, .xz, .zip) are read decompressed. Raises DataError when the file is
+    missing, unreadable, not in its encoding, empty, has no data rows, has duplicate
+    header names, or has a row with a different number of cells.
     """
+    options = options or CsvOptions()
     p = Path(path)
     source = str(path)
     if not p.exists():
@@ -52,8 +59,9 @@ def read_table(path: str | Path) -> Table:
     try:
         # utf-8-sig: Excel's "CSV UTF-8" export starts with a byte-order mark that would
         # otherwise stick to the first column name
-        with p.open(newline="", encoding="utf-8-sig") as fh:
-            reader = csv.reader(fh)
+        delimiter = sniff_delimiter(p, options)
+        with open_text(p, options.encoding) as fh:
+            reader = csv.reader(fh, delimiter=delimiter)
             for record in reader:
                 line, start = start, reader.line_num + 1  # a quoted cell may span lines
                 if not any(cell.strip() for cell in record):
@@ -71,8 +79,15 @@ def read_table(path: str | Path) -> Table:
                     )
                 rows.append(record)
                 lines.append(line)
-    except UnicodeDecodeError:
-        raise DataError("is not UTF-8 text; save it as UTF-8 CSV", source=source) from None
+    except UnicodeDecodeError as exc:
+        if codec(options.encoding) == "utf-8-sig":
+            raise DataError("is not UTF-8 text; save it as UTF-8 CSV, or name its encoding "
+                            "(data.encoding: latin-1, cp1252 …)", source=source,
+                            line=_undecodable_line(p, options.encoding)) from None
+        raise DataError(f"is not {options.encoding} text ({exc.reason})", source=source,
+                        line=_undecodable_line(p, options.encoding)) from None
+    except (EOFError, zipfile.BadZipFile, gzip.BadGzipFile, lzma.LZMAError) as exc:
+        raise DataError(f"is a damaged compressed file ({exc})", source=source) from None
     except csv.Error as exc:
         raise DataError(f"is not valid CSV: {exc}", source=source, line=start) from None
     except OSError as exc:
@@ -83,6 +98,35 @@ def read_table(path: str | Path) -> Table:
     if not rows:
         raise DataError("has a header but no data rows", source=source)
     return Table(header=header, rows=rows, lines=lines, source=source)
+
+
+def read_header(path: Path, options: CsvOptions | None = None) -> list[str]:
+    """The header row of a CSV file, without reading the rest (errors as read_table's)."""
+    options = options or CsvOptions()
+    if not path.is_file():
+        return read_table(path, options).header  # reports what is wrong with the path
+    try:
+        with open_text(path, options.encoding) as fh:
+            for record in csv.reader(fh, delimiter=sniff_delimiter(path, options)):
+                if any(cell.strip() for cell in record):
+                    return _check_header(record, str(path), 1)
+    except (UnicodeDecodeError, csv.Error, OSError, EOFError, zipfile.BadZipFile, lzma.LZMAError):
+        pass
+    return read_table(path, options).header
+
+
+def _undecodable_line(path: Path, encoding: str) -> int | None:
+    """The first line of ``path`` that does not decode (for the error message)."""
+    try:
+        with open_binary(path) as fh:
+            for k, raw in enumerate(fh, start=1):
+                try:
+                    raw.decode(codec(encoding))
+                except UnicodeDecodeError:
+                    return k
+    except (OSError, EOFError):
+        return None
+    return None
 
 
 def _check_header(record: list[str], source: str, line: int) -> list[str]:
@@ -192,4 +236,4 @@ def as_table(data: Any, *, columns: Sequence[str] | None = None, source: str = "
     return Table(header=header, rows=rows, lines=list(range(2, n + 2)), source=source)
 
 
-__all__ = ["Table", "read_table", "resolve_columns", "optional_column", "as_table", "MISSING_TEXTS"]
+__all__ = ["Table", "read_table", "read_header", "resolve_columns", "optional_column", "as_table", "MISSING_TEXTS"]

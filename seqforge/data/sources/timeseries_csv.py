@@ -1,54 +1,62 @@
-"""``timeseries_csv``: windows over a numeric series (a CSV file, or ``builtin:goog``).
+"""``timeseries_csv``: windows over numeric series (a CSV file, or ``builtin:goog``).
 
 Each example is ``window`` consecutive rows of the input columns → the ``horizon`` rows of
-the target columns that follow. The series is split by time (train, then val, then test);
-the scaler is fitted on the training rows only, so nothing about the future leaks into
-training. A val/test example's *targets* lie in its part while its input window may
-reach back into the part before — as when forecasting for real.
+the target columns that follow. Every series is split by time (train, then val, then
+test); transforms are checked on, and the scaler fitted on, the training rows only, so
+nothing about the future leaks into training. A val/test example's *targets* lie in its
+part while its input window may reach back into the part before — as when forecasting
+for real. See :mod:`seqforge.data.forecasting.prepare` for what an item holds.
 
-Items: ``x`` (W, I) scaled inputs, ``y`` (Hz·T,) scaled targets (step-major), ``last``
-(T,) the last observed targets (the persistence forecast) and ``t`` the row of the first
-target. The :class:`~seqforge.data.facets.Series` facet carries the columns and the
-fitted scaler, so a trained run reads new files with nothing else.
+Many series: with ``id_column`` a long-format file (one row per series and time step)
+trains one global model across its series, each scaled by its own training rows — an
+option here rather than a second dataset because everything else (transforms, windows,
+splits, calendar, reading new files) is the same. The
+:class:`~seqforge.data.facets.Series` facet carries the columns, transforms and fitted
+scalers, so a trained run reads new files with nothing else.
 """
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 from pydantic import Field, field_validator
 
-from ...errors import DataError
+from ...errors import DataError, nearest
 from ...kinds import Shape
-from ..base import DataBundle, DataInfo, DataParams, DatasetSource, Inputs, TensorItems, fingerprint
-from ..base import Table, columns_of
+from ..base import DataBundle, DataInfo, DatasetSource, Inputs, TensorItems, columns_of, fingerprint
 from ..facets import Series as SeriesFacet
+from ..forecasting.params import CsvParams, WindowingParams
+from ..forecasting.prepare import (
+    calendar_rows,
+    fold_origins,
+    history_rows,
+    make_items,
+    refuse_far_outside,
+    scaled,
+    series_splits,
+    transformed,
+)
 from ..io.builtin_series import load_series
 from ..io.csv_series import Series, load_series_csv
-from ..io.table import as_table, resolve_columns
+from ..io.table import Table, as_table, read_header, resolve_columns
 from ..memory import check_fits
 from ..splits import split_by_fraction
+from ..transforms.calendar import infer_frequency
 from ..transforms.scalers import SCALERS, make_scaler
-from ..transforms.windowing import window_spans
+from ..transforms.target import Chain
 
 
-#: scaled magnitude beyond which an input is refused: 10⁴ training ranges (or standard
-#: deviations) away from the training data is a unit error, not a forecastable level
-FAR_OUTSIDE = 1e4
-
-
-class TimeseriesParams(DataParams):
-    source: str = Field("builtin:goog", description="CSV path (relative to the spec) or builtin:goog")
+class TimeseriesParams(WindowingParams, CsvParams):
+    source: str = Field("builtin:goog", description="CSV path (relative to the spec; .gz, .bz2, "
+                                                    ".xz, .zip read as well) or builtin:goog")
     target: list[str] = Field(default_factory=lambda: ["Open"], description="column(s) to forecast")
     inputs: list[str] | None = Field(None, description="input columns; default: the targets")
     date_column: str | None = Field("auto", description="auto, a column name, or null for none")
-    window: int = Field(60, ge=1, le=100_000, description="input steps per example")
-    horizon: int = Field(1, ge=1, le=10_000, description="future steps to predict")
-    scaler: Literal["minmax", "standard", "none"] = "minmax"
-    val: float = Field(0.1, ge=0, lt=1, description="fraction of rows (by time) for validation")
-    test: float = Field(0.2, ge=0, lt=1, description="last fraction of rows for testing")
+    id_column: str | None = Field(None, description="long format: the column naming each "
+                                                    "series (one global model across them)")
 
     @field_validator("target", "inputs", mode="before")
     @classmethod
@@ -57,16 +65,28 @@ class TimeseriesParams(DataParams):
 
 
 class TimeseriesCSV(DatasetSource):
-    """Windows over a numeric CSV series (Google prices built in)."""
+    """Windows over numeric CSV series (Google prices built in); long format with id_column."""
 
     Params = TimeseriesParams
     provides = Shape.SEQUENCE
     facets = (SeriesFacet,)
 
+    # -- reading -----------------------------------------------------------------------
+    def _wanted(self) -> list[str]:
+        p = self.params
+        cols = list(p.inputs or p.target)
+        return cols + [c for c in p.target if c.lower() not in {x.lower() for x in cols}]
+
     def _series(self) -> Series:
+        """Only the columns the spec names are read (other columns may hold text)."""
         p = self.params
         src = p.source if p.source.startswith("builtin:") else str(self.resolve_path(p.source))
-        return load_series(src, None, date_column=p.date_column)
+        return load_series(src, None if src.startswith("builtin:") else self._wanted(),
+                           date_column=p.date_column, id_column=getattr(p, "id_column", None),
+                           options=self._csv_options())
+
+    def _csv_options(self):
+        return self.params.csv_options() if hasattr(self.params, "csv_options") else None
 
     def _columns(self, series: Series) -> tuple[list[str], list[str], list[str]]:
         """(columns, inputs, targets) as the file spells them; inputs first, then the
@@ -80,154 +100,205 @@ class TimeseriesCSV(DatasetSource):
         name = series.columns.__getitem__
         return [name(k) for k in order], [name(k) for k in in_idx], [name(k) for k in tgt_idx]
 
+    def _facet(self, series: Series, columns, inputs, targets) -> SeriesFacet:
+        p = self.params
+        if self.saved is not None:  # a trained run keeps its own fitted state
+            old = self.saved.facet(SeriesFacet)
+            return old.model_copy(update={"dates": series.dates, "loaded": None})
+        groups = _groups(series, getattr(p, "id_column", None))
+        freq, season = infer_frequency(series.dates[groups[0][1]] if series.dates is not None
+                                       else None)
+        season = season if p.season == "auto" else p.season
+        lag = Chain(p.transform).lag
+        return SeriesFacet(
+            window=p.window, horizon=p.horizon, columns=columns, inputs=inputs, targets=targets,
+            scaler=make_scaler(p.scaler), dates=series.dates,
+            transforms=[t.model_dump() for t in p.transform], window_norm=p.window_norm,
+            residual=p.residual_targets(), history=history_rows(p.window, lag, season), season=season,
+            freq=freq, calendar=list(p.calendar), id_column=getattr(p, "id_column", None),
+            series_ids=[g[0] for g in groups] if getattr(p, "id_column", None) else [])
+
+    # -- the bundle --------------------------------------------------------------------
     def load(self) -> DataBundle:
         p = self.params
         series = _at("data.source", self._series)
         columns, inputs, targets = self._columns(series)
         values = series.values[:, resolve_columns(columns, series.columns, series.source)]  # (N, C)
-        n, need = len(series), p.window + p.horizon
-        if n < need + 2:
-            raise DataError(f"window {p.window} + horizon {p.horizon} needs at least {need} rows "
-                            f"but the series has {n} — lower data.window", source=series.source,
-                            path="data.window")
-        parts = split_by_fraction(n, p.val, p.test, source=series.source)
-        # every row starts one example: (window × inputs + horizon × targets) floats each
-        check_fits(4.0 * n * (p.window * len(inputs) + p.horizon * len(targets) + len(targets)),
+        facet = self._facet(series, columns, inputs, targets)
+        n = len(series)  # every row starts one example: (window × inputs + horizon × targets)
+        check_fits(4.0 * n * (p.window * len(inputs) + 2 * p.horizon * len(targets)),
                    f"{n:,} windows of {p.window} rows", "data.window", series.source)
-        if self.saved is not None:  # a trained run keeps its own scaling, whatever it scores
-            scaler = self.saved.facet(SeriesFacet).scaler
-        else:
-            scaler = make_scaler(p.scaler).fit(values[parts[0]])
-        facet = SeriesFacet(window=p.window, horizon=p.horizon, columns=columns, inputs=inputs,
-                            targets=targets, scaler=scaler, dates=series.dates)
-        scaled = _scaled(facet, values, series.source)  # (N, C) float32
-        splits = {}
-        for name, sl in zip(("train", "val", "test"), parts):
-            if sl.stop <= sl.start:
-                splits[name] = None
-                continue
-            first, last = max(sl.start, p.window), sl.stop - p.horizon  # first target rows
-            if last < first:
-                raise DataError(
-                    f"the {name} part of {series.source} ({sl.stop - sl.start} rows) is too short "
-                    f"for window {p.window} + horizon {p.horizon} — lower data.window or "
-                    "data.horizon, or give it a larger fraction", source=series.source,
-                    path="data.window")
-            splits[name] = _windows(facet, scaled, np.arange(first, last + 1))
-        info = DataInfo(input=Shape.SEQUENCE, n_features=len(inputs),
+        fitting = self.saved is None
+        splits: dict[str, list[dict]] = {"train": [], "val": [], "test": []}
+        loaded = []
+        for name, rows in _groups(series, facet.id_column):
+            sid = self._sid(facet, name, series.source)
+            raw = values[rows]
+            dates = series.dates[rows] if series.dates is not None else None
+            where = f"series {name!r} of {series.source}" if facet.id_column else series.source
+            parts = self._parts(facet, len(raw), where)
+            got = _at("data.transform", series_splits, facet, raw, parts, columns=columns,
+                      sid=sid, dates=dates, fit=p.scaler if fitting else None, source=where)
+            for split, cols in got.items():
+                if cols is not None:
+                    splits[split].append(cols)
+            loaded.append({"id": name, "dates": dates, "values": raw[:, facet.target_idx]})
+        facet.loaded = loaded
+        info = DataInfo(input=Shape.SEQUENCE, n_features=len(inputs) + 2 * len(facet.calendar),
                         n_targets=len(targets)).with_facets(facet)
-        return DataBundle(splits["train"], splits["val"], splits["test"], info,
-                          source=series.source,
+        out = {k: TensorItems(**_concat(v)) if v else None for k, v in splits.items()}
+        return DataBundle(out["train"], out["val"], out["test"], info, source=series.source,
                           fingerprint=fingerprint(values, p.model_dump_json()))
 
-    def read_inputs(self, inputs: Inputs, info: DataInfo, *,
-                    targets: bool = False) -> list[dict[str, Any]]:
-        """Windows of the input columns in a user's table (a file or one in memory).
+    def _sid(self, facet: SeriesFacet, name: str, source: str) -> int:
+        if not facet.id_column:
+            return 0
+        if name in facet.series_ids:
+            return facet.series_ids.index(name)
+        guess = nearest(name, facet.series_ids)
+        raise DataError(f"series {name!r} (column {facet.id_column!r}) was not in the training "
+                        "data, so it has no fitted scaler" + (f" — did you mean {guess!r}?"
+                                                              if guess else ""), source=source)
 
-        Prediction (``targets=False``): every full window → one forecast of the rows that
-        follow it, the last window included; only the columns the model reads are
-        required (others may be absent or hold text). Scoring (``targets=True``): every
-        window whose ``horizon`` following rows are in the table, with its true ``y``."""
-        facet = info.facet(SeriesFacet, needed_by="dataset 'timeseries_csv'")
-        table = as_table(inputs)
-        lower = {h.lower() for h in table.header}
-        with_targets = targets or all(c.lower() in lower for c in facet.targets)
-        columns = facet.columns if with_targets else facet.inputs
-        series = load_series_csv(table, columns=columns, date_column=self.params.date_column)
-        W, Hz = facet.window, facet.horizon
-        need = W + Hz if targets else W
-        if len(series) < need:
-            raise DataError(f"needs at least {need} rows (the model's window"
-                            + (f" + horizon {Hz}" if targets else "") + f") but has {len(series)}",
-                            source=series.source)
-        scaled = _scaled(facet, series.values, series.source, columns=columns)  # (N, C')
-        far = np.abs(scaled).max(axis=0) > FAR_OUTSIDE  # (C',)
-        if far.any():  # finite, but no trained model says anything about such values
-            name = columns[int(np.argmax(far))]
-            raise DataError(f"column {name!r} holds values far outside anything the model was "
-                            f"trained on (up to {np.abs(series.values).max():.3g}); its "
-                            "forecasts would be meaningless — check the units of the file",
-                            source=series.source)
-        if targets:
-            ds = _windows(facet, scaled, np.arange(W, len(series) - Hz + 1))
-            items = [ds[i] for i in range(len(ds))]
-        else:
-            sel = [columns.index(c) for c in facet.inputs]
-            xs = window_spans(scaled, W)[:, :, sel]  # (M, W, I)
-            items = [{"x": torch.from_numpy(np.ascontiguousarray(x))} for x in xs]
-            if with_targets:
-                tsel = [columns.index(c) for c in facet.targets]
-                for i, item in enumerate(items):  # the persistence forecast of each window
-                    item["last"] = torch.from_numpy(np.ascontiguousarray(scaled[i + W - 1, tsel]))
-        if series.dates is not None:
-            for i, item in enumerate(items):
-                item["after"] = str(series.dates[i + W - 1])
-        return items
+    def _parts(self, facet: SeriesFacet, n: int, where: str) -> dict[str, tuple[int, int]]:
+        """First-target rows [lo, hi) of each split (fold-aware for backtests)."""
+        p = self.params
+        H, Hz = facet.history, facet.horizon
+        if n < H + Hz + 2:
+            extra = f" (+ {H - p.window} rows for data.transform/season)" if H > p.window else ""
+            raise DataError(f"window {p.window} + horizon {Hz}{extra} needs at least {H + Hz} "
+                            f"rows but {where} has {n} — lower data.window", source=where,
+                            path="data.window")
+        sl = split_by_fraction(n, p.val, p.test, source=where)
+        out = {}
+        for name, s in zip(("train", "val", "test"), sl):
+            lo, hi = max(s.start, H), s.stop - Hz + 1
+            if s.stop > s.start and hi <= lo:
+                raise DataError(
+                    f"the {name} part of {where} ({s.stop - s.start} rows) is too short "
+                    f"for window {p.window} + horizon {Hz} — lower data.window or "
+                    "data.horizon, or give it a larger fraction", source=where, path="data.window")
+            out[name] = (lo, max(lo, hi))
+        fold = getattr(p, "fold", None)
+        if fold:
+            block = fold_origins(np.arange(*out["test"]), fold[1], where)[fold[0]]
+            start = int(block[0])
+            tr, va, _ = split_by_fraction(start, p.val, 0, source=where)
+            out = {"train": (H, max(H, tr.stop - Hz + 1)),
+                   "val": (max(va.start, H), max(va.start, H, va.stop - Hz + 1)),
+                   "test": (start, int(block[-1]) + 1)}
+        return out
 
-    # -- for the contract kit ------------------------------------------------------------
-    def example_keys(self, bundle: DataBundle, split: str) -> set[int]:
-        """The rows a split's targets lie on. A val/test window's *inputs* reach back into
-        the part before it (a forecast is made from the past), but no target row is in
-        two splits."""
+    # -- what the contract kit asks of a dataset -------------------------------------------
+    def example_keys(self, bundle: DataBundle, split: str) -> set[tuple[int, int]]:
+        """(series, row) pairs a split's targets lie on. A val/test window's *inputs* reach
+        back into the part before it (a forecast is made from the past), but no target row
+        is in two splits."""
         ds = bundle.split(split)
         horizon = bundle.info.facet(SeriesFacet).horizon
-        return {int(t) + h for t in columns_of(ds, "t")["t"].tolist() for h in range(horizon)}
+        cols = columns_of(ds, "t", "sid")
+        return {(int(s), int(t) + h) for t, s in zip(cols["t"].tolist(), cols["sid"].tolist())
+                for h in range(horizon)}
 
     def example_inputs(self, bundle: DataBundle) -> Table:
-        """The series' last rows, raw, as a user's file of recent prices would hold them:
-        the date column (when the series has dates) and the columns the model reads."""
+        """The series' last rows, raw, as a user's file of recent values would hold them:
+        the date column (when the series has dates), the id column and the columns the
+        model reads."""
         facet = bundle.info.facet(SeriesFacet)
         series = _at("data.source", self._series)
-        n = min(len(series), facet.window + facet.horizon + 3)
+        n = min(len(series), facet.history + facet.horizon + 3)
         table: dict[str, list] = {}
         if series.dates is not None and self.params.date_column is not None:
             name = "Date" if self.params.date_column == "auto" else self.params.date_column
             table[name] = [str(d) for d in series.dates[-n:]]
+        if facet.id_column and series.ids is not None:
+            table[facet.id_column] = [str(i) for i in series.ids[-n:]]
         for c in facet.columns:
             table[c] = series.values[-n:, series.index(c)].tolist()
         return as_table(table, source=f"the last {n} rows of {series.source}")
 
+    # -- new data ----------------------------------------------------------------------
+    def read_inputs(self, inputs: Inputs, info: DataInfo, *,
+                    targets: bool = False) -> list[dict[str, Any]]:
+        """Windows of a user's table (a file or one in memory), per series.
 
-def _scaled(facet: SeriesFacet, values: np.ndarray, source: str,
-            columns: list[str] | None = None) -> np.ndarray:
-    """Scaled values (N, C) as float32; a DataError names columns that overflow."""
-    cols = None if columns is None else [facet.columns.index(c) for c in columns]
-    with np.errstate(over="ignore", invalid="ignore"):  # reported below, by column
-        scaled = facet.scaler.transform(values, columns=cols).astype(np.float32)  # (N, C)
-    # the model computes in float32, and its forecasts come back through the inverse
-    # scaling: values beyond float32 itself cannot be modelled, whatever the scaler
-    bad = ~np.isfinite(scaled).all(axis=0) | (np.abs(values) > np.finfo(np.float32).max).any(0)
-    if bad.any():  # e.g. 1e308 in a file: finite as float64, not after scaling/float32
-        names = columns or facet.columns
-        shown = ", ".join(repr(c) for c, b in zip(names, bad) if b)
-        raise DataError(f"column(s) {shown}: values too large to train on (not finite in "
-                        f"float32 after scaling) — rescale the data", source=source)
-    return scaled
+        Prediction (``targets=False``): every full window → one forecast of the rows that
+        follow it, the last window included; the columns the model reads are required
+        (others may be absent or hold text). Scoring (``targets=True``): every window
+        whose ``horizon`` following rows are in the table, with its true ``y``."""
+        facet = info.facet(SeriesFacet, needed_by="dataset 'timeseries_csv'")
+        table = inputs if isinstance(inputs, Table) else None
+        header = table.header if table is not None else read_header(Path(inputs),
+                                                                     self._csv_options())
+        lower = {h.lower() for h in header}
+        has_targets = all(c.lower() in lower for c in facet.targets)
+        if not has_targets and (targets or facet.transforms or facet.window_norm != "none"
+                                or facet.residual):
+            missing = [c for c in facet.targets if c.lower() not in lower]
+            raise DataError(f"needs the target column(s) {', '.join(map(repr, missing))} as well "
+                            "(the model's transforms restore forecasts from their last values)",
+                            source=str(getattr(inputs, "source", inputs)))
+        columns = facet.columns if has_targets else facet.inputs
+        date_col = self.params.date_column
+        series = load_series_csv(inputs if table is not None else Path(inputs), columns=columns,
+                                 date_column=date_col, id_column=facet.id_column,
+                                 options=self._csv_options())
+        values = series.values
+        W, Hz, H = facet.window, facet.horizon, facet.history
+        need = H + Hz if targets else H
+        items: list[dict[str, Any]] = []
+        for name, rows in _groups(series, facet.id_column):
+            sid = self._sid(facet, name, series.source)
+            raw = values[rows]
+            where = f"series {name!r} of {series.source}" if facet.id_column else series.source
+            if len(raw) < need:
+                raise DataError(f"needs at least {need} rows (the model's window {W}"
+                                + (f" + horizon {Hz}" if targets else "")
+                                + (f" + {H - W} rows for its transforms" if H > W else "")
+                                + f") but has {len(raw)}", source=where)
+            dates = series.dates[rows] if series.dates is not None else None
+            z = transformed(facet, raw, columns, where)
+            zs = scaled(facet, z, sid, columns, series.source)
+            refuse_far_outside(zs, raw, columns, where)
+            cal = calendar_rows(facet, dates, len(raw))
+            origins = np.arange(H, len(raw) - Hz + 1 if targets else len(raw) + 1)
+            cols = make_items(facet, raw, zs, origins, columns=columns, sid=sid, cal=cal,
+                              targets=targets)
+            for i, t in enumerate(origins):
+                item = {k: v[i] for k, v in cols.items()}
+                if dates is not None:
+                    item["after"] = str(dates[t - 1])
+                if facet.id_column:
+                    item["series"] = name
+                items.append(item)
+        return items
 
 
-def _windows(facet: SeriesFacet, scaled: np.ndarray, t: np.ndarray) -> TensorItems:
-    """Items whose first target row is ``t`` (M,): inputs are rows t-W .. t-1."""
-    W, Hz = facet.window, facet.horizon
-    spans = window_spans(scaled, W + Hz)  # (N-W-Hz+1, W+Hz, C)
-    s = spans[t - W]  # (M, W+Hz, C)
-    x = s[:, :W, facet.input_idx]  # (M, W, I)
-    y = s[:, W:, facet.target_idx]  # (M, Hz, T)
-    last_seen = scaled[t - 1][:, facet.target_idx]  # (M, T): persistence baseline's forecast
-    return TensorItems(
-        x=torch.from_numpy(np.ascontiguousarray(x)),
-        y=torch.from_numpy(np.ascontiguousarray(y.reshape(len(t), -1))),  # (M, Hz·T)
-        last=torch.from_numpy(np.ascontiguousarray(last_seen)),
-        t=torch.from_numpy(t),
-    )
+def _groups(series: Series, id_column: str | None) -> list[tuple[str, np.ndarray]]:
+    """(series id, row positions) per series; one unnamed group without ids."""
+    if series.ids is None or not id_column:
+        return [("", np.arange(len(series)))]
+    names, first, codes = np.unique(series.ids, return_index=True, return_inverse=True)
+    out = [(str(names[k]), np.flatnonzero(codes == k)) for k in np.argsort(first)]
+    if len(out) > 1 and all(len(rows) == 1 for _, rows in out):
+        raise DataError(f"id column {id_column!r} has one row per series ({len(out)} series of "
+                        "one row): it looks like a row label, not a series id — name the column "
+                        "that repeats for each series' rows", source=series.source,
+                        path="data.id_column")
+    return out
 
 
-def _at(path: str, fn, *args):
+def _concat(parts: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
+    return {k: torch.cat([p[k] for p in parts]) for k in parts[0]}
+
+
+def _at(path: str, fn, *args, **kwargs):
     """Call fn; a DataError it raises is tagged with the spec key that caused it."""
     try:
-        return fn(*args)
+        return fn(*args, **kwargs)
     except DataError as err:
         err.path = err.path or path
         raise
 
 
-__all__ = ["TimeseriesCSV", "TimeseriesParams", "SCALERS"]
+__all__ = ["TimeseriesCSV", "TimeseriesParams", "SCALERS", "as_table"]

@@ -17,7 +17,7 @@ import numpy as np
 from pydantic import Field
 
 from seqforge.data.io.csv_series import Series
-from seqforge.data.base import DataParams
+from seqforge.data.forecasting.params import WindowingParams
 from seqforge.data.sources.timeseries_csv import TimeseriesCSV
 
 
@@ -46,16 +46,14 @@ def mackey_glass(n: int, *, tau: float = 17.0, beta: float = 0.2, gamma: float =
     return samples[warmup:warmup + n]
 
 
-class MackeyGlassParams(DataParams):
-    """No ``source``: the series is generated. Windowing keys as in ``timeseries_csv``."""
+class MackeyGlassParams(WindowingParams):
+    """No ``source``: the series is generated. Windowing keys as in ``timeseries_csv``
+    (transforms, window_norm, season, … included)."""
 
     length: int = Field(3000, ge=100, le=1_000_000, description="samples to generate")
     tau: float = Field(17.0, gt=0, le=100, description="delay; ≥ 17 is chaotic")
     window: int = Field(50, ge=1, le=100_000)
-    horizon: int = Field(1, ge=1, le=10_000)
     scaler: Literal["minmax", "standard", "none"] = "minmax"
-    val: float = Field(0.1, ge=0, lt=1)
-    test: float = Field(0.2, ge=0, lt=1)
 
     # what TimeseriesCSV reads of its own params: one generated column, no dates
     @property
