@@ -121,26 +121,16 @@ class Recurrent(nn.Module):
         return out, new_state
 
     def _fused_stack(self, x: Tensor, state: StackState) -> tuple[Tensor, StackState] | None:
-        """The whole stack in one ``_VF`` call (what ``nn.LSTM(num_layers=L)`` does), when
-        every cell is the same fused-kernel cell; None when it does not apply."""
-        from .cells.rnn import FusedKernelCell, _hx_arg
-
+        """The whole stack in one call, when every cell is the same kind with the same params
+        and that kind offers it (``Cell.stack_sequence``; the fused-kernel cells do, as
+        ``nn.LSTM(num_layers=L)`` does); None when it does not apply."""
         first = self.cells[0]
-        if (not isinstance(first, FusedKernelCell) or x.shape[1] == 0
-                or any(type(c) is not type(first) or c.params != first.params for c in self.cells)):
+        if x.shape[1] == 0 or any(type(c) is not type(first) or c.params != first.params
+                                  for c in self.cells):
             return None
-        weights: list[Tensor] = []
-        for c in self.cells:  # torch's flat order: layer-major, direction-minor
-            weights += [c.weight_ih, c.weight_hh] + ([c.bias_ih, c.bias_hh] if c.has_bias else [])
-        # (L·D, B, H) per state tensor, in our (layer · D + direction) order
-        hx = [torch.stack([s[k] for s in state]).contiguous() for k in range(first.num_states)]
-        dropout = self.dropout if self.training else 0.0
-        res = first._kernel()(x, _hx_arg(hx), weights, first.has_bias, self.num_layers, dropout,
-                              self.training or torch.is_grad_enabled(),
-                              self.num_directions == 2, True)
-        y = res[0]  # (B, T, D·H)
-        new_state = [tuple(h[i] for h in res[1:]) for i in range(len(self.cells))]
-        return y, new_state
+        return type(first).stack_sequence(
+            list(self.cells), x, state, num_layers=self.num_layers, dropout=self.dropout,
+            training=self.training, bidirectional=self.num_directions == 2)
 
     def step(self, x_t: Tensor, state: StackState) -> tuple[Tensor, StackState]:
         """One time step through every layer (unidirectional only): x_t (B, I) -> (B, H)."""

@@ -81,7 +81,7 @@ def part_env(dev: torch.device, quick: bool) -> str:
 def _scan_of(cell) -> str:
     """What the cell's sequence path runs on its device (its default params)."""
     from seqforge.cells.diagonal import DiagonalScanParams, scan_method
-    from seqforge.cells.rnn import FusedKernelCell
+    from seqforge.cells.fused import FusedKernelCell
 
     x = torch.zeros(1, device=next(cell.parameters()).device)
     if hasattr(cell, "scan_method"):

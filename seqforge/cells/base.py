@@ -108,6 +108,14 @@ class Cell(nn.Module):
         return step_loop(self, x, state, lengths)
 
     # -- initialisation ------------------------------------------------------------------
+    @classmethod
+    def stack_sequence(cls, cells: list[Cell], x: Tensor, state: list[State], *,
+                       num_layers: int, dropout: float, training: bool, bidirectional: bool
+                       ) -> tuple[Tensor, list[State]] | None:
+        """A whole stack of this kind of cell (identical params) over x (B, T, I) in one call,
+        when the cell has a faster way than layer by layer; None: run layer by layer."""
+        return None
+
     def reset_parameters(self, init: str = "default", forget_bias: float | None = None) -> None:
         """Initialise weights by policy: ``default`` (torch's uniform ±1/√H), ``xavier``
         (input weights) + ``orthogonal`` recurrent weights, or ``orthogonal`` for both.

@@ -8,7 +8,7 @@ import torch
 from torch import _VF, Tensor
 
 from .base import CellParams, State
-from .rnn import FusedKernelCell
+from .fused import FusedKernelCell
 
 
 class GRUCell(FusedKernelCell):
@@ -48,5 +48,5 @@ class GRUCell(FusedKernelCell):
         h_new = (1 - z) * n + z * h  # (B, H)
         return h_new, (h_new,)
 
-    def _kernel(self):
+    def kernel(self):
         return _VF.gru

@@ -9,7 +9,7 @@ import torch
 from torch import _VF, Tensor
 
 from .base import CellParams, State
-from .rnn import FusedKernelCell
+from .fused import FusedKernelCell
 
 
 class LSTMCell(FusedKernelCell):
@@ -50,5 +50,5 @@ class LSTMCell(FusedKernelCell):
         h_new = o * torch.tanh(c_new)  # (B, H)
         return h_new, (h_new, c_new)
 
-    def _kernel(self):
+    def kernel(self):
         return _VF.lstm
