@@ -20,6 +20,8 @@ from ..engine import evaluate as ev
 from ..engine.callbacks import Callback, default_progress
 from ..engine.checkpoint import load_checkpoint, save_checkpoint
 from ..engine.device import choose_threads, resolve_device
+from ..engine.interrupt import Interrupted
+from ..engine.loggers import close_loggers, make_loggers
 from ..engine.loop import Trainer
 from ..engine.rundir import RunDir, environment_record
 from ..plots import loss_curve
@@ -79,7 +81,8 @@ def _train(spec, out, callbacks, quiet, resume, dev, threads, world) -> Run:
     if world.is_main and world.distributed:
         distributed.barrier()  # rank 0 has swept stale files before anyone reads
     built = build(spec)
-    cbs = (list(callbacks) + default_progress(quiet)) if world.is_main else []
+    loggers = make_loggers(spec.train.loggers, run_dir, spec.resolved()) if world.is_main else []
+    cbs = (list(callbacks) + loggers + default_progress(quiet)) if world.is_main else []
     trainer = make_trainer(spec, built, dev, run_dir=run_dir, callbacks=cbs, threads=threads,
                            world=world)
     if resume_from is not None:
@@ -93,7 +96,12 @@ def _train(spec, out, callbacks, quiet, resume, dev, threads, world) -> Run:
         run_dir.write_spec(spec.resolved())
         run_dir.write_json("origin.json", {"spec_file": spec.file, "base_dir": str(spec.base_dir)})
     t0 = time.perf_counter()
-    history = trainer.fit()
+    try:
+        history = trainer.fit()
+    except BaseException as exc:  # the loggers' runs end too, marked as such
+        close_loggers(loggers, "KILLED" if isinstance(exc, (KeyboardInterrupt, Interrupted))
+                      else "FAILED")
+        raise
     elapsed = time.perf_counter() - t0
     run = Run(spec, trainer.base_model, built.task, built.info, built.source, history, {},
               run_dir.path if run_dir else None, dev, _bundle=built.bundle)
@@ -147,7 +155,8 @@ def _finish(spec: Spec, built: Built, trainer: Trainer, run_dir: RunDir | None, 
     if run_dir is not None:
         ctx = ArtifactContext(run_dir.path, model, bundle, ev.Passes(model, dev, bundle.collate),
                               history, summary)
-        files = [loss_curve(history, run_dir.path / "loss.png", title=spec.name)]
+        files = [loss_curve(history, run_dir.path / "loss.png", title=spec.name,
+                            monitor=trainer.monitor, best_epoch=trainer.state.best_epoch)]
         with ev.eval_mode(model):
             files += task.artifacts(ctx)
         summary["artifacts"] = [str(Path(f).relative_to(run_dir.path)) for f in files if f]

@@ -113,7 +113,16 @@ class RunDir:
         return data
 
     def read_json(self, name: str) -> dict[str, Any]:
-        return json.loads((self.path / name).read_text())
+        path = self.path / name
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as e:  # torn or hand-edited: say where, never a traceback
+            raise RunDirError(f"{path} (line {e.lineno}): not valid JSON ({e.msg})") from None
+        except (OSError, UnicodeDecodeError) as e:
+            raise RunDirError(f"{path}: unreadable ({type(e).__name__})") from None
+        if not isinstance(data, dict):
+            raise RunDirError(f"{path}: expected a JSON object")
+        return data
 
     def read_metrics(self) -> list[dict[str, Any]]:
         p = self.path / "metrics.jsonl"
