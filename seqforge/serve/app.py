@@ -189,7 +189,11 @@ def _spool(data: bytes, suffix: str) -> Path:
 
 
 def _predict(run, lock, inputs, columns) -> list[dict[str, Any]]:
+    from ..data.io.table import as_table
+
     try:
+        if not isinstance(inputs, Path):  # a table, never prepared model inputs (an "x" column)
+            inputs, columns = as_table(inputs, columns=columns, source="request"), None
         with lock:
             return run.predict(inputs, columns=columns)
     except SeqforgeError as e:

@@ -35,7 +35,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
-from ..errors import SpecError
+from ..errors import SpecError, nearest
 from .context import SpecContext
 from .overrides import apply_overrides
 from .strict import validate_strict
@@ -156,8 +156,10 @@ def parse_param(key: Any, value: Any) -> Param:
     kinds = [k for k in KINDS if k in value]
     extra = sorted(set(value) - set(KINDS) - {"step", "log", "when"})
     if extra or len(kinds) != 1:
-        what = f"unknown key {extra[0]!r}" if extra else (
-            "several distributions" if kinds else "no distribution")
+        guess = nearest(extra[0], (*KINDS, "step", "log", "when")) if extra else None
+        what = (f"unknown key {extra[0]!r}" + (f" (did you mean {guess!r}?)" if guess else "")
+                if extra else (
+            "several distributions" if kinds else "no distribution"))
         raise ValueError(f"{what}: give exactly one of {', '.join(KINDS)} "
                          "(with step, log, when as options)")
     kind = kinds[0]
@@ -238,7 +240,8 @@ def flatten_space(space: dict, prefix: tuple = ()) -> dict[str, tuple[Any, tuple
     out: dict[str, tuple[Any, tuple]] = {}
     for key, value in space.items():
         path = prefix + (key,)
-        if isinstance(value, dict) and value and not set(value) & {*KINDS, "step", "log", "when"}:
+        if (isinstance(value, dict) and value and not set(value) & {*KINDS, "step", "log", "when"}
+                and all(isinstance(v, dict) for v in value.values())):
             out.update(flatten_space(value, path))  # a level of the key path, not a distribution
         else:
             dotted = ".".join(str(p) for p in path)

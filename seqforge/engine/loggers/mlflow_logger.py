@@ -27,10 +27,10 @@ class MlflowLogger(Logger):
         return options.tracking_uri is not None
 
     def on_train_start(self, trainer) -> None:
-        with quiet():
+        with quiet():  # importing mlflow sets its loggers' levels: quiet them afterwards
             from mlflow.entities import Param
             from mlflow.tracking import MlflowClient
-
+        with quiet():
             local = self.options.tracking_uri is None
             uri = (f"sqlite:///{(self.run_dir.path / 'mlflow.db').resolve()}" if local
                    else self.options.tracking_uri)
