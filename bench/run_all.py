@@ -31,6 +31,9 @@ BENCHES = [
     ("bench_scan.py", "parallel-scan cells (minGRU/minLSTM) vs nn.GRU at T=1024",
      ["--threads", "1"]),
     ("bench_threads.py", "CPU thread policy: 1 thread vs all cores", []),
+    ("bench_export.py", "ONNX export time: dynamo exporter (before) vs TorchScript trace", []),
+    ("bench_serve.py", "seqforge serve load test: requests/s, p50/p99 vs in-process", []),
+    ("bench_tune.py", "a small seqforge tune study with 1 and 2 workers", []),
 ]
 
 

@@ -121,6 +121,18 @@ def test_no_json_body_gets_a_5xx(server, body):
     assert isinstance(payload, dict) and ("error" in payload or "predictions" in payload)
 
 
+def test_the_listening_socket_is_tcp_so_responses_skip_nagle():
+    import socket as s
+
+    from seqforge.serve import bind
+
+    sock = bind("127.0.0.1", 0)  # asyncio sets TCP_NODELAY only on proto == IPPROTO_TCP
+    try:
+        assert sock.proto == s.IPPROTO_TCP
+    finally:
+        sock.close()
+
+
 def test_serve_refuses_a_port_in_use_a_missing_run_and_a_non_run_dir(run, tmp_path):
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))

@@ -52,16 +52,17 @@ def tune(spec: Annotated[Path, typer.Argument(help="A YAML spec with a tune: sec
     job = prepare(spec, sets, out=out)
     echo = (lambda s: None) if quiet else (lambda s: typer.echo(f"{label}{s}", err=True))
     where = storage if storage is not None else job.storage
-    children = _start_workers(spec, sets, out, storage, workers)
+    children = _start_workers(spec, sets, out, storage, workers, quiet)
     try:
         res = run_worker(job, storage=storage, echo=echo)
-    except Interrupted as intr:
+    except (Interrupted, KeyboardInterrupt) as intr:
         _stop(children)
-        typer.echo(f"{intr}: the study is saved in {describe(where, job.study_dir)}; the "
-                   "interrupted trial runs again first when you resume with: "
-                   + shlex.join(["seqforge", "tune", str(spec), *_set_args(set_), "--out", str(out)]),
+        typer.echo(f"{intr or 'interrupted'}: the study is saved in "
+                   f"{describe(where, job.study_dir)}; the interrupted trial runs again first "
+                   "when you resume with: " + shlex.join(
+                       ["seqforge", "tune", str(spec), *_set_args(set_), "--out", str(out)]),
                    err=True)
-        raise typer.Exit(intr.exit_code)
+        raise typer.Exit(getattr(intr, "exit_code", 130))
     failed = [p.wait() for p in children]
     study = res["study"]
     files = write_report(job, study, wall_s=res["wall_s"], storage=describe(where, job.study_dir))
@@ -79,12 +80,12 @@ def _set_args(sets) -> list[str]:
 
 
 def _start_workers(spec: Path, sets: list[str], out: Path, storage: str | None,
-                   workers: int) -> list[subprocess.Popen]:
+                   workers: int, quiet: bool) -> list[subprocess.Popen]:
     """N-1 more ``seqforge tune`` processes on the same study (each prints its trials)."""
     procs = []
     for i in range(1, workers):
         argv = [sys.executable, "-m", "seqforge", "tune", str(spec), *_set_args(sets),
-                "--out", str(out), "--label", f"[worker {i}] "]
+                "--out", str(out), "--label", f"[worker {i}] "] + (["--quiet"] if quiet else [])
         if storage is not None:
             argv += ["--storage", storage]
         procs.append(subprocess.Popen(argv))
@@ -92,10 +93,14 @@ def _start_workers(spec: Path, sets: list[str], out: Path, storage: str | None,
 
 
 def _stop(children: list[subprocess.Popen]) -> None:
-    for p in children:  # they checkpoint and mark their trial interrupted, as this one did
-        p.send_signal(2)
+    """Children got the terminal's Ctrl-C too (one process group): they checkpoint and mark
+    their trial interrupted, as this one did. Wait for them; end stragglers."""
     for p in children:
-        p.wait()
+        try:
+            p.wait(timeout=120)
+        except subprocess.TimeoutExpired:
+            p.terminate()
+            p.wait()
 
 
 def _print(job, study, res, files) -> None:

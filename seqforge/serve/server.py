@@ -37,8 +37,10 @@ def bind(host: str, port: int) -> socket.socket:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except socket.gaierror as e:
         raise ServeError(f"--host {host!r}: not an address of this machine ({e.strerror})") from None
-    family, _, _, _, addr = infos[0]
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    family, kind, proto, _, addr = infos[0]
+    # proto must say TCP: asyncio turns Nagle off (TCP_NODELAY) only on sockets whose proto
+    # is IPPROTO_TCP — with proto 0 every keep-alive response waited ~40 ms for an ACK
+    sock = socket.socket(family, kind, proto or socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # restarts reuse TIME_WAIT
     try:
         sock.bind(addr)

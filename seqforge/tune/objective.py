@@ -134,7 +134,7 @@ class Objective:
         pruning = Pruning(trial, job)
         try:
             run = train(spec, out=job.trials_dir, callbacks=[pruning], quiet=True)
-        except Interrupted:
+        except (Interrupted, KeyboardInterrupt):
             # counted as not run: the same values run first when the study resumes
             trial.set_user_attr("interrupted", True)
             trial.study.enqueue_trial({p: trial.params[p] for p in trial.params})

@@ -129,6 +129,9 @@ def plot_study(job: TuneJob, study, rows: list[dict[str, Any]], path: Path) -> P
     line = [(n, b) for n, b in line if b is not None]
     if line:
         ax.step(*zip(*line), where="post", color="tab:red", label="best so far")
+    values = [v for _, v, _ in points if v > 0]
+    if values and len(values) == len(points) and max(values) / min(values) > 20:
+        ax.set_yscale("log")  # one bad trial should not flatten the rest
     ax.set_xlabel("trial")
     ax.set_ylabel(f"{job.metric} ({'higher' if job.direction == 'maximize' else 'lower'} is better)")
     ax.set_title(f"{job.study_name}: {job.metric} over trials")
