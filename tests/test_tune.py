@@ -169,3 +169,28 @@ def test_an_unknown_metric_is_exit_2_with_the_nearest_row_key(tmp_path):
                               "--set", "tune.metric=val_rmsee", "--set", "train.epochs=1"])
     assert res.exit_code == 2, res.output
     assert "tune.metric" in res.output and "did you mean 'val_rmse'" in res.output
+
+
+def test_trials_of_a_killed_worker_fail_and_run_again(tmp_path):
+    """kill -9 leaves a trial RUNNING forever; the next worker on the host fails it and
+    enqueues its values, so the study neither waits for it nor loses it."""
+    import socket
+
+    from seqforge.tune import prepare
+    from seqforge.tune.worker import counts, fail_dead_trials, open_study
+
+    job = prepare(write_tune_spec(tmp_path, trials=2), out=tmp_path / "studies")
+    study = open_study(job, None)
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()  # a pid that no longer runs
+    trial = study.ask()
+    trial.suggest_categorical("model.cell", ["lstm", "gru"])
+    trial.set_user_attr("worker", {"host": socket.gethostname(), "pid": gone.pid})
+    alive = study.ask()  # this process's own running trial is left alone
+    alive.set_user_attr("worker", {"host": socket.gethostname(), "pid": os.getpid()})
+    assert fail_dead_trials(study) == [trial.number]
+    states = [t.state.name for t in study.get_trials()]
+    assert states == ["FAIL", "RUNNING", "WAITING"]
+    waiting = study.get_trials()[2]
+    assert waiting.system_attrs["fixed_params"] == {"model.cell": trial.params["model.cell"]}
+    assert counts(study)["retried"] == 1 and counts(study)["done"] == 0

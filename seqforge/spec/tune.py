@@ -76,8 +76,8 @@ class TuneSpec(_Strict):
     timeout: float | None = Field(None, gt=0, description="seconds per worker (a time budget)")
     sampler: SamplerSpec = Field(default_factory=SamplerSpec)
     pruner: PrunerSpec = Field(default_factory=PrunerSpec)
-    storage: str | None = Field(None, description="a journal file path or an RDB URL "
-                                                  "(sqlite:///x.db, postgresql://…)")
+    storage: str | None = Field(None, description="a journal file path (relative to this "
+                                "spec's folder) or an RDB URL (sqlite:///x.db, postgresql://…)")
     study: str | None = Field(None, description="the study's name in the storage; "
                                                 "default: the spec's name")
     space: dict[str, Any] = Field(default_factory=dict, description="spec key path → "
