@@ -39,6 +39,9 @@ BENCHES = [
     ("bench_defaults.py", "forecasting defaults measured on ten real series", []),
     ("bench_csv.py", "loading a 1-million-row, 5-column CSV", []),
     ("bench_darts.py", "seqforge vs Darts (RNNModel/BlockRNNModel, historical_forecasts)", []),
+    ("bench_export.py", "ONNX export time: dynamo exporter (before) vs TorchScript trace", []),
+    ("bench_serve.py", "seqforge serve load test: requests/s, p50/p99 vs in-process", []),
+    ("bench_tune.py", "a small seqforge tune study with 1 and 2 workers", []),
 ]
 
 

@@ -21,7 +21,7 @@ import torch
 from torch.utils.data import Dataset
 
 from ..data.io.rows import write_rows
-from ..data.io.table import as_table
+from ..data.io.table import Table, as_table
 from ..engine.evaluate import item_batches
 from ..errors import DataError
 
@@ -31,6 +31,8 @@ Batch = dict[str, Any]
 def _is_table(obj: Any) -> bool:
     """A table of raw columns (not items, not a batch): a dict of columns without ``x``, a
     pyarrow Table, or a DataFrame-like object."""
+    if isinstance(obj, Table):
+        return True
     if isinstance(obj, Dataset):  # items, e.g. run.bundle.test
         return False
     if isinstance(obj, dict):

@@ -21,7 +21,8 @@ from ..engine import evaluate as ev
 from ..engine.callbacks import Callback, default_progress
 from ..engine.checkpoint import load_checkpoint, save_checkpoint
 from ..engine.device import choose_threads, resolve_device
-from ..engine.interrupt import stop_on_signal
+from ..engine.interrupt import Interrupted, stop_on_signal
+from ..engine.loggers import close_loggers, make_loggers
 from ..engine.loop import Trainer
 from ..engine.rundir import RunDir, environment_record
 from ..plots import loss_curve
@@ -81,13 +82,14 @@ def _train(spec, out, callbacks, quiet, resume, dev, threads, world, hold) -> Ru
         distributed.barrier()
     if world.is_main and world.distributed and resume:
         distributed.barrier()  # rank 0 has swept stale files before anyone reads
-    cbs = (list(callbacks) + default_progress(quiet)) if world.is_main else []
     with stop_on_signal():  # reading data can take long: Ctrl-C / SIGTERM stop it cleanly
         built = build(spec)
-        trainer = make_trainer(spec, built, dev, run_dir=run_dir, callbacks=cbs,
-                               threads=threads, world=world)
+        trainer = make_trainer(spec, built, dev, run_dir=run_dir, threads=threads, world=world)
     if world.is_main and not resume:  # only now: a spec or data error leaves no empty folder
         trainer.run_dir = run_dir = new_run_dir(spec, out, hold)
+    loggers = make_loggers(spec.train.loggers, run_dir, spec.resolved()) if world.is_main else []
+    if world.is_main:
+        trainer.callbacks = list(callbacks) + loggers + default_progress(quiet)
     if resume_from is not None:
         trainer.restore(resume_from)
         if run_dir is not None:
@@ -99,7 +101,12 @@ def _train(spec, out, callbacks, quiet, resume, dev, threads, world, hold) -> Ru
         run_dir.write_spec(spec.resolved())
         run_dir.write_json("origin.json", {"spec_file": spec.file, "base_dir": str(spec.base_dir)})
     t0 = time.perf_counter()
-    history = trainer.fit()
+    try:
+        history = trainer.fit()
+    except BaseException as exc:  # the loggers' runs end too, marked as such
+        close_loggers(loggers, "KILLED" if isinstance(exc, (KeyboardInterrupt, Interrupted))
+                      else "FAILED")
+        raise
     elapsed = time.perf_counter() - t0
     run = Run(spec, trainer.base_model, built.task, built.info, built.source, history, {},
               run_dir.path if run_dir else None, dev, _bundle=built.bundle)
@@ -161,7 +168,8 @@ def _finish(spec: Spec, built: Built, trainer: Trainer, run_dir: RunDir | None, 
     if run_dir is not None:
         ctx = ArtifactContext(run_dir.path, model, bundle, ev.Passes(model, dev, bundle.collate),
                               history, summary)
-        files = [loss_curve(history, run_dir.path / "loss.png", title=spec.name)]
+        files = [loss_curve(history, run_dir.path / "loss.png", title=spec.name,
+                            monitor=trainer.monitor, best_epoch=trainer.state.best_epoch)]
         with ev.eval_mode(model):
             files += task.artifacts(ctx)
         summary["artifacts"] = [str(Path(f).relative_to(run_dir.path)) for f in files if f]

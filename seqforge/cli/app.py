@@ -60,7 +60,7 @@ app = typer.Typer(
          "predict, generate.",
     epilog="Installed plugins may add commands: `seqforge plugins` lists them.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,  # --install-completion / --show-completion (bash, zsh, fish …)
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
@@ -81,8 +81,10 @@ def _main(version: Annotated[Optional[bool], typer.Option(
 
 def _add_builtin_commands() -> None:
     from . import backtest, config, evaluate, export, plugins, predict, run, schema, validate
+    from . import runs, serve, tune
 
-    for module in (validate, run, config, predict, evaluate, backtest, export, plugins, schema):
+    for module in (validate, run, config, predict, evaluate, backtest, export, plugins, schema,
+                   tune, runs, serve):
         module.register(app)
 
 

@@ -41,10 +41,16 @@ def table(title: str, columns: list[tuple[str, str]]):
     return t
 
 
-def console():
+def console(wide: bool = False):
+    """A rich console; ``wide``: tables of many columns are not squeezed into 80 columns
+    when the output is a file or a pipe (a terminal keeps its own width)."""
     from rich.console import Console
 
-    return Console()
+    c = Console()
+    if wide and not c.is_terminal:
+        c = Console(width=160)
+    return c
+
 
 
 def _is_step(name: str) -> bool:

@@ -110,6 +110,8 @@ class Trainer(Checkpointing):
         self.state = LoopState()
         self.compile_decision = "eager"
         self._interrupt = None
+        #: set by a callback to end training after this epoch (a pruned tuning trial)
+        self.stop_reason: str | None = None
         self._carry = None
         # the shuffle generator's state when the current epoch began (mid-epoch replay)
         self._epoch_gen_state: torch.Tensor | None = None
@@ -275,9 +277,9 @@ class Trainer(Checkpointing):
             self.save("last.pt")
             self._keep_epoch_checkpoints(epoch)
         self.emit("on_epoch_end", epoch, row)
-        stop = self.stopping.should_stop(st)
+        stop = self.stopping.should_stop(st) or self.stop_reason is not None
         if stop:
-            self.emit("on_message", self.stopping.message(st))
+            self.emit("on_message", self.stop_reason or self.stopping.message(st))
         self._check_interrupt()
         return stop
 

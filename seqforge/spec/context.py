@@ -80,7 +80,8 @@ class SpecContext:
             else:
                 msgs = found.setdefault(path, [[], err.get("input"), True])[0]
                 msg = (f"expected {_EXPECTED[kind]}" if kind in _EXPECTED else
-                       err["msg"].rstrip(".").replace("Input should be ", "expected ")
+                       err["msg"].rstrip(".").removeprefix("Value error, ")
+                       .replace("Input should be ", "expected ")
                        .replace("Input should ", "expected to "))
                 if msg not in msgs:
                     msgs.append(msg)

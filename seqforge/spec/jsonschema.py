@@ -10,6 +10,7 @@ from typing import Any
 
 from ..plugins import get_registry
 from .schema import ModelSpec, TrainSpec
+from .tune import tune_json_schema
 
 
 def _params_schema(entry) -> dict[str, Any]:
@@ -70,5 +71,6 @@ def spec_json_schema() -> dict[str, Any]:
             "model": model,
             "task": _component("task"),
             "train": train,
+            "tune": tune_json_schema(),
         },
     }

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from .context import mark_of
 from .loader import Mark
+from .loggers import LoggerSpec, parse_logger
 
 
 class Strict(BaseModel):
@@ -84,6 +85,13 @@ class TrainSpec(Strict):
                                      "skips more than this share of its batches")
     limit_train_batches: int | None = Field(None, ge=1, description="cap batches per epoch (smoke tests)")
     num_workers: int = Field(0, ge=0, le=64)
+    loggers: list[Any] = Field(default_factory=list,
+                               description="csv, tensorboard, mlflow (see spec/loggers.py)")
+
+    @field_validator("loggers")
+    @classmethod
+    def _loggers(cls, v: list[Any]) -> list[LoggerSpec]:
+        return [parse_logger(x) for x in v]
 
     @field_validator("device")
     @classmethod
@@ -138,6 +146,8 @@ class Spec(Strict):
     marks: dict = Field(default_factory=dict, exclude=True)
     #: key paths set by overrides (``--set``) → the override as typed
     overrides: dict = Field(default_factory=dict, exclude=True)
+    #: the ``tune:`` section (a :class:`~seqforge.spec.tune.TuneSpec`), for seqforge tune
+    tune: Any = Field(None, exclude=True)
 
     def line_of(self, *path: str) -> int | None:
         """The line ``path`` was written at (in :meth:`mark_of`'s file), or None."""

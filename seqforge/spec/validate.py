@@ -24,8 +24,9 @@ from .loader import Marks
 from .overrides import apply_overrides
 from .schema import MODEL_KEYS, Component, DataSpec, ModelSpec, Spec, TrainSpec
 from .strict import validate_strict
+from .tune import check_tune
 
-TOP_KEYS = ("name", "seed", "data", "model", "task", "train")
+TOP_KEYS = ("name", "seed", "data", "model", "task", "train", "tune")
 
 
 def _component(ctx: _Ctx, reg: Registry, kind: str, path: tuple, value: Any,
@@ -208,10 +209,23 @@ def validate_spec(raw: Any, *, registry: Registry, marks: Marks | None = None,
         if train_spec is not None and not ctx.errors:
             check_memory(ctx, registry, data_spec, model_spec, train_spec)
 
+    # --- tune: its space's values are checked on this spec, once the spec itself is valid
+    tune = None
+    if raw.get("tune") is not None:
+        def candidate(r: dict) -> list[SpecError]:
+            try:
+                validate_spec(r, registry=registry, marks=marks, file=file, base_dir=base_dir,
+                              overridden=ctx.overridden)
+            except SpecError as e:
+                return getattr(e, "errors", [e])
+            return []
+
+        tune = check_tune(ctx, raw["tune"], raw, None if ctx.errors else candidate)
+
     if ctx.errors:
         raise SpecErrors(ctx.errors)
     return Spec(name=head["name"] if "name" in head else "run", seed=head.get("seed", 0),
-                data=data_spec, model=model_spec, task=task, train=train_spec,
+                data=data_spec, model=model_spec, task=task, train=train_spec, tune=tune,
                 base_dir=base_dir or Path.cwd(), file=file, overrides=ctx.overridden,
                 marks={k: m for k, m in ctx.marks.items() if ctx.origin(k) is None})
 

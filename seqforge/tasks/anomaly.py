@@ -340,6 +340,7 @@ class Anomaly(Task):
                      f"prefix; threshold = {self.params.threshold_quantile:g} quantile of "
                      "validation errors)")
         ax.legend(loc="lower left", fontsize=8, ncol=4)
+        ax.set_ylabel(f"{self.facet.value_column} (raw)")
         ax.grid(alpha=0.3)
         score = det.point_scores
         ax2.plot(t, score, color="tab:purple", linewidth=0.7,
@@ -352,8 +353,8 @@ class Anomaly(Task):
         # the threshold, where the decisions are, not the rounding noise
         ref = det.point_threshold if det.point_threshold is not None else det.window_threshold
         ax2.set_ylim(bottom=ref * 1e-3)
-        ax2.set_ylabel("squared reconstruction error")
-        ax2.set_xlabel("t")
+        ax2.set_ylabel("squared reconstruction error\n(scaled units²)")
+        ax2.set_xlabel("t (step of the series)")
         ax2.legend(loc="upper left", fontsize=8)
         ax2.grid(alpha=0.3)
         return save_figure(fig, ctx.run_dir / "anomalies.png")

@@ -289,8 +289,14 @@ class GenerateSequence(Task):
             ax.grid(alpha=0.3)
         for ax in list(axes.flat)[len(picks):]:
             ax.axis("off")
-        axes.flat[0].legend(fontsize=7, loc="lower left")
-        fig.suptitle(f"{ctx.summary.get('name', '')}: generated vs true (test split)")
+        # one legend for the figure (every panel draws the same three lines) and one
+        # label per axis, on the figure's edges
+        handles, labels = axes.flat[0].get_legend_handles_labels()
+        fig.legend(handles, labels, loc="upper right", ncol=len(labels), fontsize=8)
+        fig.supxlabel("time step")
+        fig.supylabel("value")
+        fig.suptitle(f"{ctx.summary.get('name', '')}: generated vs true (test split)",
+                     x=0.02, ha="left")
         files = [save_figure(fig, ctx.run_dir / "generated.png")]
         rows = []
         for i in range(gen.shape[0]):
