@@ -21,6 +21,7 @@ from ..engine import evaluate as ev
 from ..engine.callbacks import Callback, default_progress
 from ..engine.checkpoint import load_checkpoint, save_checkpoint
 from ..engine.device import choose_threads, resolve_device
+from ..engine.diagnostics import diagnostics_for
 from ..engine.interrupt import stop_on_signal
 from ..engine.loop import Trainer
 from ..engine.rundir import RunDir, environment_record
@@ -81,7 +82,8 @@ def _train(spec, out, callbacks, quiet, resume, dev, threads, world, hold) -> Ru
         distributed.barrier()
     if world.is_main and world.distributed and resume:
         distributed.barrier()  # rank 0 has swept stale files before anyone reads
-    cbs = (list(callbacks) + default_progress(quiet)) if world.is_main else []
+    cbs = (list(callbacks) + default_progress(quiet) + diagnostics_for(spec.train)
+           if world.is_main else [])
     with stop_on_signal():  # reading data can take long: Ctrl-C / SIGTERM stop it cleanly
         built = build(spec)
         trainer = make_trainer(spec, built, dev, run_dir=run_dir, callbacks=cbs,

@@ -14,6 +14,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from .context import mark_of
+from .diagnostics import Diagnostics
 from .loader import Mark
 
 
@@ -84,6 +85,9 @@ class TrainSpec(Strict):
                                      "skips more than this share of its batches")
     limit_train_batches: int | None = Field(None, ge=1, description="cap batches per epoch (smoke tests)")
     num_workers: int = Field(0, ge=0, le=64)
+    diagnostics: Diagnostics = Field(
+        default_factory=list, description="what to record about training besides metrics: "
+        "gradient_flow (‖∂L/∂h_t‖ over time steps, per layer, at chosen epochs)")
 
     @field_validator("device")
     @classmethod
