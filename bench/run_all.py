@@ -35,6 +35,10 @@ BENCHES = [
      []),
     ("bench_scaling.py", "Scaling with T: every cell vs nn.LSTM, T = 256 … 8192 (train, "
      "inference, peak memory, generation per token)", []),
+    ("bench_long_range.py", "Long-range memory: which cells solve the adding problem at which "
+     "T, within a fixed budget", []),
+    ("bench_gradient_flow.py", "Gradient flow: how much gradient reaches the first step, per "
+     "cell, at initialisation and over training", []),
 ]
 
 

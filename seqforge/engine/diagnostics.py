@@ -30,6 +30,8 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -57,11 +59,12 @@ def probe_batch(trainer, examples: int) -> dict[str, Any]:
     return next(chunks(batch, trainer.truncate)) if trainer.truncate else batch
 
 
-def gradient_flow(model: torch.nn.Module, task, batch: dict[str, Any]) -> list[dict[str, Any]]:
-    """Per recurrent (layer, direction): ``{"layer", "grad_norm", "h_grad_norm"}`` — the
-    per-step gradient norms (lists, one entry per step) of ``task.loss`` on ``batch``."""
-    layers: list[tuple[str, Recurrent, int]] = []  # (label, stack, cell index)
-    steps: dict[int, list[tuple[Tensor, ...]]] = {}  # cell index in `layers` → states
+@contextmanager
+def stepping(model: torch.nn.Module) -> Iterator[list[tuple[str, Recurrent, int, list]]]:
+    """Inside: every :class:`Recurrent` of ``model`` runs its reference step loop, and each
+    of its cells appends the state it returns at every step to a list. Yields ``(label,
+    stack, cell index, states)`` per (layer, direction); the fast paths come back after."""
+    layers: list[tuple[str, Recurrent, int, list]] = []
     hooks, fast = [], {}
     for name, rnn in model.named_modules():
         if not isinstance(rnn, Recurrent):
@@ -70,41 +73,44 @@ def gradient_flow(model: torch.nn.Module, task, batch: dict[str, Any]) -> list[d
         rnn.use_fast_path = False  # the step loop: every state s_t is a graph node
         for i, cell in enumerate(rnn.cells):
             layer, direction = divmod(i, rnn.num_directions)
-            label = f"{name or 'rnn'} layer {layer + 1}" + (" backward" if direction else "")
-            key = len(layers)
-            layers.append((label, rnn, i))
-            steps[key] = []
+            states: list[tuple[Tensor, ...]] = []
+            layers.append((f"{name or 'rnn'} layer {layer + 1}"
+                           + (" backward" if direction else ""), rnn, i, states))
             hooks.append(cell.register_forward_hook(
-                lambda _m, _args, out, key=key: steps[key].append(tuple(out[1]))))
+                lambda _m, _args, out, states=states: states.append(tuple(out[1]))))
     try:
-        with torch.enable_grad():
-            was_training = model.training
-            model.eval()  # no dropout: deterministic, and no random numbers drawn
-            try:
-                out, _ = model(batch)
-                loss = task.loss(out.float(), batch)
-            finally:
-                model.train(was_training)
-            flat = [s for key in steps for state in steps[key] for s in state]
-            # state parts that hold only data (QRNN's input history) get no gradient
-            needed = [s for s in flat if s.requires_grad]
-            found = iter(torch.autograd.grad(loss, needed, allow_unused=True) if needed else ())
-            grads = [next(found) if s.requires_grad else None for s in flat]
+        yield layers
     finally:
         for h in hooks:
             h.remove()
         for rnn, value in fast.items():
             rnn.use_fast_path = value
-    lengths = batch.get("lengths")
+
+
+def gradient_flow(model: torch.nn.Module, task, batch: dict[str, Any]) -> list[dict[str, Any]]:
+    """Per recurrent (layer, direction): ``{"layer", "grad_norm", "h_grad_norm"}`` — the
+    per-step gradient norms (lists, one entry per step) of ``task.loss`` on ``batch``."""
+    with stepping(model) as layers, torch.enable_grad():
+        was_training = model.training
+        model.eval()  # no dropout: deterministic, and no random numbers drawn
+        try:
+            out, _ = model(batch)
+            loss = task.loss(out.float(), batch)
+        finally:
+            model.train(was_training)
+        flat = [s for *_, states in layers for state in states for s in state]
+        # state parts that hold only data (QRNN's input history) get no gradient
+        needed = [s for s in flat if s.requires_grad]
+        found = iter(torch.autograd.grad(loss, needed, allow_unused=True) if needed else ())
+        grads = [next(found) if s.requires_grad else None for s in flat]
     curves, at = [], 0
-    for key, (label, rnn, i) in enumerate(layers):
-        states = steps[key]
+    for label, rnn, i, states in layers:
         if not states:
             continue
-        per_step = len(states[0])
-        g = [grads[at + t * per_step: at + (t + 1) * per_step] for t in range(len(states))]
-        at += per_step * len(states)
-        norms, h_norms = _norms(g, states, lengths)
+        k = len(states[0])  # state tensors per step
+        g = [grads[at + t * k: at + (t + 1) * k] for t in range(len(states))]
+        at += k * len(states)
+        norms, h_norms = _norms(g, states, batch.get("lengths"))
         if i % rnn.num_directions:  # backward direction: step k read position T − k
             norms, h_norms = norms[::-1], h_norms[::-1]
         curves.append({"layer": label, "grad_norm": norms, "h_grad_norm": h_norms})
@@ -113,18 +119,21 @@ def gradient_flow(model: torch.nn.Module, task, batch: dict[str, Any]) -> list[d
 
 def _norms(grads: list, states: list, lengths: Tensor | None) -> tuple[list, list]:
     """Per step: mean over the examples still running of ‖∂L/∂s_t‖ and ‖∂L/∂h_t‖."""
-    norms, h_norms = [], []
-    for t, (g, s) in enumerate(zip(grads, states)):
-        parts = [torch.zeros_like(x) if gx is None else gx for gx, x in zip(g, s)]
-        B = parts[0].shape[0]
-        sq = sum(p.float().reshape(B, -1).pow(2).sum(1) for p in parts)  # (B,)
-        h = parts[0].float().reshape(B, -1).norm(dim=1)  # (B,)
-        live = torch.ones(B, dtype=torch.bool, device=h.device) if lengths is None else (
-            lengths.to(h.device) > t)
-        n = max(int(live.sum()), 1)
-        norms.append(float(sq.sqrt()[live].sum()) / n)
-        h_norms.append(float(h[live].sum()) / n)
-    return norms, h_norms
+    B = states[0][0].shape[0]
+
+    def per_example(g, x) -> Tensor:  # (B,) squared norms of one state tensor's gradient
+        return torch.zeros(B, device=x.device) if g is None else \
+            g.float().reshape(B, -1).pow(2).sum(1)
+
+    sq = torch.stack([torch.stack([per_example(gx, x) for gx, x in zip(g, s)])
+                      for g, s in zip(grads, states)])  # (T, K, B)
+    T = sq.shape[0]
+    live = torch.ones(T, B, dtype=torch.bool, device=sq.device) if lengths is None else (
+        torch.arange(T).unsqueeze(1) < lengths.cpu().unsqueeze(0)).to(sq.device)  # (T, B)
+    n = live.sum(1).clamp(min=1)  # (T,)
+    state = (sq.sum(1).sqrt() * live).sum(1) / n  # (T,)
+    h = (sq[:, 0].sqrt() * live).sum(1) / n  # (T,)
+    return state.tolist(), h.tolist()
 
 
 class GradientFlow(Callback):

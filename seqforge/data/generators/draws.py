@@ -29,7 +29,8 @@ class DrawnParams(DataParams):
     def draws(self) -> list[tuple[str, int, int]]:
         """``(split, examples, seed)`` for train, val and test."""
         counts = (self.n_train, self.n_val, self.n_test)
-        return [(name, n, self.data_seed * 3 + k) for k, (name, n) in enumerate(zip(SPLITS, counts))]
+        return [(name, n, self.data_seed * 3 + k)
+                for k, (name, n) in enumerate(zip(SPLITS, counts))]
 
 
 __all__ = ["DrawnParams", "SPLITS"]
