@@ -123,6 +123,27 @@ def test_the_diagnostic_does_not_change_training(tmp_path):
     assert rows[0] == rows[1]
 
 
+@pytest.mark.slow
+def test_last_is_where_training_ends_and_a_resume_keeps_the_records(tmp_path):
+    """``last``: the epoch early stopping ends on; a resumed run adds to the records."""
+    spec = adding_spec("gru", T=10, diagnostics=[{"name": "gradient_flow",
+                                                  "epochs": ["last", 3]}])
+    spec["train"].update(epochs=6, early_stopping={"monitor": "val_loss", "patience": 1,
+                                                   "min_delta": 1.0})
+    run = train(spec, out=tmp_path / "stop")
+    assert run.summary["epochs_run"] == 2  # nothing improves by 1.0 after epoch 1
+    flow = json.loads((run.dir / "gradient_flow.json").read_text())
+    assert [r["epoch"] for r in flow["records"]] == [2]
+
+    spec = adding_spec("gru", T=10, diagnostics=[{"name": "gradient_flow", "epochs": [1, 3]}])
+    spec["train"]["epochs"] = 2
+    first = train(spec, out=tmp_path / "resume")
+    spec["train"]["epochs"] = 3
+    again = train(spec, out=tmp_path / "resume", resume=first.dir)
+    flow = json.loads((again.dir / "gradient_flow.json").read_text())
+    assert again.dir == first.dir and [r["epoch"] for r in flow["records"]] == [1, 3]
+
+
 @pytest.mark.parametrize("value,words", [
     (["gradient_flo"], "unknown diagnostic 'gradient_flo' — did you mean 'gradient_flow'?"),
     ([{"name": "gradient_flow", "epochs": [0]}], "epochs count from 1"),
