@@ -42,6 +42,10 @@ BENCHES = [
     ("bench_export.py", "ONNX export time: dynamo exporter (before) vs TorchScript trace", []),
     ("bench_serve.py", "seqforge serve load test: requests/s, p50/p99 vs in-process", []),
     ("bench_tune.py", "a small seqforge tune study with 1 and 2 workers", []),
+    ("bench_long_range.py", "Long-range memory: which cells solve the adding problem at which "
+     "T, within a fixed budget", []),
+    ("bench_gradient_flow.py", "Gradient flow: how much gradient reaches the first step, per "
+     "cell, at initialisation and over training", []),
 ]
 
 

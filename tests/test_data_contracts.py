@@ -100,6 +100,13 @@ CONFIGS: dict[str, tuple[str, dict, dict, dict | None]] = {
     "labelled_series-ucr": ("labelled_series", {"train": "s_TRAIN.csv", "test": "s_TEST.csv",
                             "normalize": "global"},
                             {"s_TRAIN.csv": _ucr(0), "s_TEST.csv": _ucr(1, 15)}, {"val": 0.3}),
+    "adding": ("adding", {"length": 12, "n_train": 40, "n_val": 10, "n_test": 10}, {}, None),
+    "copy": ("copy", {"length": 12, "tokens": 3, "symbols": 6, "n_train": 40, "n_val": 10,
+                      "n_test": 10}, {}, None),
+    "copy-selective": ("copy", {"length": 16, "tokens": 3, "symbols": 3, "selective": True,
+                                "n_train": 40, "n_val": 10, "n_test": 10}, {}, None),
+    "sequential_digits-permuted": ("sequential_digits", {"permute": True}, {}, None),
+    "sequential_digits-scaled": ("sequential_digits", {"scale": 2}, {}, None),
 }
 
 _REG = get_registry()
@@ -131,7 +138,7 @@ def test_every_registered_dataset_is_checked():
 
 def test_every_registered_task_is_checked():
     assert {"forecast", "classify", "language_model", "seq2seq", "anomaly",
-            "generate_sequence"} <= set(TASKS)
+            "generate_sequence", "regress"} <= set(TASKS)
     unpaired = [t for t in TASKS if not _fits(t)]
     assert not unpaired, f"no configuration provides the facets of {unpaired}"
 

@@ -21,6 +21,7 @@ from ..engine import evaluate as ev
 from ..engine.callbacks import Callback, default_progress
 from ..engine.checkpoint import load_checkpoint, save_checkpoint
 from ..engine.device import choose_threads, resolve_device
+from ..engine.diagnostics import diagnostics_for
 from ..engine.interrupt import Interrupted, stop_on_signal
 from ..engine.loggers import close_loggers, make_loggers
 from ..engine.loop import Trainer
@@ -52,11 +53,14 @@ def train(spec: Spec | str | Path | dict, *, out: str | Path | None = "runs",
     threads = choose_threads(spec.train.threads, spec.train.batch_size, spec.model.hidden_size)
     if dev.type == "cpu":
         torch.set_num_threads(threads)
+    ended_well = False
     try:
         with ExitStack() as hold:  # holds the run directory's lock until training is done
-            return _train(spec, out, callbacks, quiet, resume, dev, threads, world, hold)
+            run = _train(spec, out, callbacks, quiet, resume, dev, threads, world, hold)
+        ended_well = True
+        return run
     finally:
-        distributed.teardown()
+        distributed.teardown(together=ended_well)
 
 
 def make_trainer(spec: Spec, built: Built, device: torch.device, *, run_dir: RunDir | None = None,
@@ -89,7 +93,8 @@ def _train(spec, out, callbacks, quiet, resume, dev, threads, world, hold) -> Ru
         trainer.run_dir = run_dir = new_run_dir(spec, out, hold)
     loggers = make_loggers(spec.train.loggers, run_dir, spec.resolved()) if world.is_main else []
     if world.is_main:
-        trainer.callbacks = list(callbacks) + loggers + default_progress(quiet)
+        trainer.callbacks = (list(callbacks) + loggers + default_progress(quiet)
+                             + diagnostics_for(spec.train))
     if resume_from is not None:
         trainer.restore(resume_from)
         if run_dir is not None:

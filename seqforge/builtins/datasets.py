@@ -5,11 +5,14 @@ from seqforge.hookspecs import hookimpl
 
 @hookimpl
 def register_datasets(register):
+    from seqforge.data.sources.adding import Adding
     from seqforge.data.sources.anomaly_series import AnomalySeries
+    from seqforge.data.sources.copy import Copy
     from seqforge.data.sources.digits import Digits
     from seqforge.data.sources.labelled_series import LabelledSeries
     from seqforge.data.sources.number_spelling import NumberSpelling
     from seqforge.data.sources.seq2seq import Seq2SeqDataset
+    from seqforge.data.sources.sequential_digits import SequentialDigits
     from seqforge.data.sources.text import TextLM
     from seqforge.data.sources.text_csv import TextCSV
     from seqforge.data.sources.timeseries_csv import TimeseriesCSV
@@ -24,3 +27,6 @@ def register_datasets(register):
     register("waveforms", Waveforms)
     register("number_spelling", NumberSpelling)
     register("labelled_series", LabelledSeries)
+    register("adding", Adding)
+    register("copy", Copy)
+    register("sequential_digits", SequentialDigits)

@@ -10,6 +10,7 @@ def register_tasks(register):
     from seqforge.tasks.forecast import Forecast
     from seqforge.tasks.generate_sequence import GenerateSequence
     from seqforge.tasks.language_model import LanguageModel
+    from seqforge.tasks.regress import Regress
     from seqforge.tasks.seq2seq import Seq2Seq
 
     register("forecast", Forecast)
@@ -18,3 +19,4 @@ def register_tasks(register):
     register("seq2seq", Seq2Seq)
     register("anomaly", Anomaly)
     register("generate_sequence", GenerateSequence)
+    register("regress", Regress)

@@ -196,3 +196,19 @@ class Generation(Facet):
 
 
 __all__ = ["Series", "Classes", "Channels", "Tokens", "TokenStream", "Pairs", "AnomalyWindows", "Generation"]
+
+
+class Regression(Facet):
+    """Numeric targets per example, one value per name in ``targets`` (required by
+    ``regress``)."""
+
+    name: ClassVar[str] = "regression"
+    summary: ClassVar[str] = "numeric targets per example"
+    #: y: (len(targets),) floats
+    item_keys: ClassVar[tuple[str, ...]] = ("x", "y")
+
+    #: what each target value is, as reported in predictions
+    targets: list[str]
+
+
+__all__ += ["Regression"]

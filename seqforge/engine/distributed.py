@@ -88,9 +88,18 @@ def barrier() -> None:
         dist.barrier()
 
 
-def teardown() -> None:
+def teardown(together: bool = False) -> None:
+    """Leave the process group. ``together`` (a run that ended well): every rank first
+    waits for the others — rank 0 scores and writes the run directory after training, and
+    a rank that tore its connections down while a peer still held them aborted at exit
+    ("terminate called without an active exception") about one run in three. After an
+    error no rank waits: its peers may be inside another collective."""
     if dist.is_available() and dist.is_initialized():
-        dist.destroy_process_group()
+        try:
+            if together:
+                dist.barrier()
+        finally:
+            dist.destroy_process_group()
 
 
 def launch(nproc: int, argv: list[str]) -> int:

@@ -14,6 +14,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from .context import mark_of
+from .diagnostics import Diagnostics
 from .loader import Mark
 from .loggers import LoggerSpec, parse_logger
 
@@ -92,6 +93,9 @@ class TrainSpec(Strict):
     @classmethod
     def _loggers(cls, v: list[Any]) -> list[LoggerSpec]:
         return [parse_logger(x) for x in v]
+    diagnostics: Diagnostics = Field(
+        default_factory=list, description="what to record about training besides metrics: "
+        "gradient_flow (‖∂L/∂h_t‖ over time steps, per layer, at chosen epochs)")
 
     @field_validator("device")
     @classmethod

@@ -19,7 +19,8 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from ..data.facets import AnomalyWindows, Classes, Generation, Pairs, Series, TokenStream
+from ..data.facets import (AnomalyWindows, Classes, Generation, Pairs, Regression, Series,
+                           TokenStream)
 from ..data.info import DataInfo, Facet
 from ..data.transforms.scalers import Scaler
 from ..data.transforms.vocab import Vocab
@@ -152,9 +153,16 @@ def _pairs_item(f: Pairs, item: dict, where: str) -> None:
         fail(f"{where}: x or y is longer than the facet's max_source_len / max_target_len + 1")
 
 
+def _regression_item(f: Regression, item: dict, where: str) -> None:
+    y = item["y"]
+    if tuple(y.shape) != (len(f.targets),) or not y.is_floating_point():
+        fail(f"{where}: y is ({len(f.targets)},) floats, one per target {f.targets}; got "
+             f"{tuple(y.shape)} {y.dtype}")
+
+
 FACET_ITEM_CHECKS: dict[type, Callable[[Any, dict, str], None]] = {
     Series: _series_item, AnomalyWindows: _anomaly_item, TokenStream: _stream_item,
-    Pairs: _pairs_item,
+    Pairs: _pairs_item, Regression: _regression_item,
 }
 
 
