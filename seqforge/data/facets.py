@@ -59,6 +59,8 @@ class Series(Facet):
     scalers: list[ScalerField] = Field(default_factory=list)
     #: the loaded series (raw target values and dates per series), for plots
     loaded: Any = Field(None, exclude=True)
+    #: unit of each column ("$", "ppm" …) for plot axes and reports; absent: unknown
+    units: dict[str, str] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _history(self):
@@ -73,6 +75,11 @@ class Series(Facet):
     @property
     def target_idx(self) -> list[int]:
         return [self.columns.index(c) for c in self.targets]
+
+    def label(self, column: str) -> str:
+        """``Open ($)``, or the bare name when the unit is not known."""
+        unit = self.units.get(column)
+        return f"{column} ({unit})" if unit else column
 
     def scaler_of(self, series: int = 0):
         """The scaler fitted on series ``series`` (one per series in long format)."""

@@ -46,6 +46,9 @@ class WindowingParams(DataParams):
     calendar: list[CalendarFeature] = Field(
         default_factory=list, description="known-future inputs from the dates of the predicted "
                                           "rows: day_of_week, month, day_of_year, hour")
+    units: dict[str, str] = Field(
+        default_factory=dict, description="unit of each column for plot axes, e.g. {Open: $}; "
+                                          "builtin:goog's prices are in $ without it")
     val: float = Field(0.1, ge=0, lt=1, description="fraction of rows (by time) for validation")
     test: float = Field(0.2, ge=0, lt=1, description="last fraction of rows for testing")
     fold: list[int] | None = Field(

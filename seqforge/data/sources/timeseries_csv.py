@@ -39,7 +39,7 @@ from ..forecasting.prepare import (
     series_splits,
     transformed,
 )
-from ..io.builtin_series import load_series
+from ..io.builtin_series import GOOG_SOURCE, load_series
 from ..io.csv_series import Series, load_series_csv
 from ..io.table import Table, as_table, read_header, resolve_columns
 from ..memory import check_fits
@@ -116,7 +116,17 @@ class TimeseriesCSV(DatasetSource):
             transforms=[t.model_dump() for t in p.transform], window_norm=p.window_norm,
             residual=p.residual_targets(), history=history_rows(p.window, lag, season), season=season,
             freq=freq, calendar=list(p.calendar), id_column=getattr(p, "id_column", None),
+            units=self._units(series, columns),
             series_ids=[g[0] for g in groups] if getattr(p, "id_column", None) else [])
+
+    def _units(self, series: Series, columns: list[str]) -> dict[str, str]:
+        """The spec's ``units`` (matched to the file's column names); the built-in GOOG
+        prices are in dollars."""
+        given = dict(getattr(self.params, "units", {}) or {})
+        if series.source == GOOG_SOURCE:
+            given = {c: "$" for c in columns if c != "Volume"} | given
+        lower = {k.lower(): v for k, v in given.items()}
+        return {c: lower[c.lower()] for c in columns if c.lower() in lower}
 
     # -- the bundle --------------------------------------------------------------------
     def load(self) -> DataBundle:

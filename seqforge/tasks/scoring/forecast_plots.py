@@ -97,7 +97,7 @@ def _forecast_png(task, ctx, pred, true, t, sid, base, best) -> Path:
         sname = task.series.series_ids[s] if task.series.series_ids else ""
         ax.set_title(f"{ctx.summary.get('name', '')}: {name}{' — ' + sname if sname else ''}, "
                      "test period (1 step ahead)")
-        ax.set_ylabel(name)
+        ax.set_ylabel(task.series.label(name))
         ax.set_xlabel("date" if dated else "step")
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
@@ -113,7 +113,9 @@ def _horizon_png(task, ctx, pred, true, fc) -> Path:
     for (name, f), color in zip(fc.items(), BASELINE_COLORS):
         ax.plot(steps, rmse(f), marker=".", linestyle="--", label=name, alpha=0.8, color=color)
     ax.set_xlabel("horizon step")
-    ax.set_ylabel(f"RMSE ({task.series.targets[0]} units)")
+    target = task.series.targets[0]
+    unit = task.series.units.get(target)
+    ax.set_ylabel(f"RMSE of {target}" + (f" ({unit})" if unit else " (its units)"))
     ax.set_title(f"{ctx.summary.get('name', '')}: error by horizon (test)")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
