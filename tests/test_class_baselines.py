@@ -84,7 +84,8 @@ def test_label_smoothing_and_warmup():
 def test_many_to_one_options_pass_the_topology_contract(prop):
     run_topology_property("many_to_one", prop, cells=("gru", "lstm"), max_examples=12, params={
         "conv": ["none", "parallel", "serial"], "conv_kernels": [[3, 2]],
-        "conv_channels": [None, [3, 2]], "pooling": ["last", "mean", "max", "attention"],
+        "conv_channels": [None, [3, 2]], "conv_norm": ["layer", "batch"],
+        "pooling": ["last", "mean", "max", "attention"],
         "embedding_dropout": [0.0, 0.3], "recurrent_dropout": [0.0, 0.4]})
 
 

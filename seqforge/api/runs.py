@@ -59,6 +59,7 @@ class Run:
         """The run's own data (read on first use, with the run's fitted transforms)."""
         if self._bundle is None:
             self._bundle = load_data(self.spec, dataset_source(self.spec, self.info))
+            self.notes.extend(self._bundle.notes)
         return self._bundle
 
     def predict(self, inputs: Any, *, columns: list[str] | None = None) -> list[dict[str, Any]]:
@@ -184,6 +185,7 @@ def evaluate_run(path: str | Path, *, split: str = "test", data: list[str] = (),
         spec = load_spec(rd.path / "spec.resolved.yaml", overrides=keys, override_flag="--data",
                          override_prefix="data", base_dir=Path.cwd())
         bundle = load_data(spec, dataset_source(spec, run.info))
+        run.notes.extend(bundle.notes)
         res = run.evaluate(split, bundle=bundle)
     else:
         res = run.evaluate(split)

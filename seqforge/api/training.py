@@ -88,6 +88,8 @@ def _train(spec, out, callbacks, quiet, resume, dev, threads, world, hold) -> Ru
                                threads=threads, world=world)
     if world.is_main and not resume:  # only now: a spec or data error leaves no empty folder
         trainer.run_dir = run_dir = new_run_dir(spec, out, hold)
+    for note in built.bundle.notes:  # before training: what loading the data noticed
+        trainer.emit("on_message", f"warning: {note}")
     if resume_from is not None:
         trainer.restore(resume_from)
         if run_dir is not None:
@@ -102,7 +104,8 @@ def _train(spec, out, callbacks, quiet, resume, dev, threads, world, hold) -> Ru
     history = trainer.fit()
     elapsed = time.perf_counter() - t0
     run = Run(spec, trainer.base_model, built.task, built.info, built.source, history, {},
-              run_dir.path if run_dir else None, dev, _bundle=built.bundle)
+              run_dir.path if run_dir else None, dev, _bundle=built.bundle,
+              notes=list(built.bundle.notes))
     if not world.is_main:  # rank 0 scores, plots and writes the summary
         return run
     if run_dir is not None:
@@ -155,6 +158,8 @@ def _finish(spec: Spec, built: Built, trainer: Trainer, run_dir: RunDir | None, 
         "baselines": baselines,
         "beats_baseline": beats(task, test, baseline),
     }
+    if bundle.notes:
+        summary["notes"] = list(bundle.notes)
     if bundle.val is None or not len(bundle.val):
         summary["selected_by"] = trainer.monitor  # no validation data: say what chose best.pt
     if run_dir is not None:

@@ -11,7 +11,7 @@ import typer
 
 from . import config, options
 from .options import SetOpt
-from .output import console, table
+from .output import console, notes, table
 from .validate import load
 
 
@@ -66,6 +66,8 @@ def run(spec: Annotated[Path, typer.Argument(help="The YAML spec.")],
     except KeyboardInterrupt:  # a second Ctrl-C, or one before training began
         typer.echo("interrupted: stopped at once; no new checkpoint was written", err=True)
         raise typer.Exit(130)
+    if quiet:  # no progress output, but warnings still show (else printed before training)
+        notes(r.notes)
     print_summary(r.summary, r.dir)
 
 

@@ -13,7 +13,8 @@ float64 and checks:
 ``dtype``              built in float32 and converted with ``model.to(float64)``, the model
                        computes in float64 (nothing follows torch's default dtype).
 ``batch_independence`` changing row j (inputs, target, length) leaves other rows' outputs
-                       unchanged, in eval and in train mode.
+                       unchanged, in eval and in train mode (eval mode only for a model
+                       that declares ``batch_statistics``: batch norm in training).
 ``causality``          unidirectional aligned outputs: ∂y_t/∂x_t' = 0 for t' > t.
 ``no_target_leak``     outputs do not read the target: a sequence output as long as the
                        target reads at most y_<t at step t (teacher forcing shifts right);
@@ -182,7 +183,10 @@ def _batch_independence(s: TopologySubject, data) -> None:
         if case.input != "vector":
             b2["x"][j, L:] = 0
     keep = [i for i in range(case.B) if i != j]
-    for mode in ("eval", "train"):
+    modes = ("eval",) if getattr(model, "batch_statistics", False) else ("eval", "train")
+    if len(modes) == 1:
+        note("batch_statistics: train mode normalises with the batch; eval mode checked")
+    for mode in modes:
         model.train(mode == "train")
         out1, _ = _forward(model, batch, seed=1)
         out2, _ = _forward(model, b2, seed=1)

@@ -37,6 +37,10 @@ class ManyToOneParams(TopologyParams):
         None, description="filters per conv block (null: 2H, 4H, 2H for hidden size H; "
                           "LSTM-FCN used 128, 256, 128)")
     conv_kernels: list[int] = Field([8, 5, 3], description="kernel size per conv block")
+    conv_norm: Literal["layer", "batch"] = Field(
+        "layer", description="normalisation in each conv block: layer (LayerNorm over channels "
+                             "per step) or batch (BatchNorm over valid steps, the FCN recipe; "
+                             "eval mode uses running statistics)")
     embedding_dropout: float = Field(0.0, ge=0, lt=1, description="dropout on the (embedded) "
                                                                    "inputs")
     recurrent_dropout: float = Field(0.0, ge=0, lt=1, description="dropout on the recurrent "
@@ -66,6 +70,8 @@ class ManyToOneModel(SeqModel):
         self.pooling = params.pooling
         self.conv_mode = params.conv if conv is not None else "none"
         self.conv = conv
+        # batch norm: a training forward pass normalises with the batch's statistics
+        self.batch_statistics = bool(conv is not None and conv.batch_statistics)
         self.p_in, self.p_rec = params.embedding_dropout, params.recurrent_dropout
         self.attend = AttentionPool(rnn.output_size) if self.pooling == "attention" else None
         extra = conv.size if self.conv_mode == "parallel" else 0
@@ -118,7 +124,7 @@ class ManyToOne(Topology):
             H = self.spec.hidden_size
             channels = p.conv_channels or [2 * H, 4 * H, 2 * H][:len(p.conv_kernels)] + \
                 [2 * H] * max(0, len(p.conv_kernels) - 3)
-            conv = ConvBlocks(adapter.size, channels, p.conv_kernels)
+            conv = ConvBlocks(adapter.size, channels, p.conv_kernels, norm=p.conv_norm)
             if p.conv == "serial":
                 size = conv.size
         return ManyToOneModel(adapter, self.recurrent(size), out_size, p, conv)

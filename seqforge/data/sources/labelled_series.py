@@ -127,8 +127,9 @@ class LabelledSeries(DatasetSource):
         cols = {"x": [self.prepare(x, info) for x in data.series], "y": torch.from_numpy(y)}
         splits = [subset(cols, i) for i in parts]
         others = {k: self.locate(v) for k, v in p.files().items()}
-        fixed_splits(splits, train_path, others, lambda f: self.read_inputs(f, info, targets=True))
-        return DataBundle(*splits, info, source=data.source,
+        notes = fixed_splits(splits, train_path, others,
+                             lambda f: self.read_inputs(f, info, targets=True))
+        return DataBundle(*splits, info, source=data.source, notes=notes,
                           fingerprint=fingerprint(*data.series, data.labels, p.model_dump_json(),
                                                   self.seed, *(str(o) for o in others.values())))
 
