@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 import yaml
 from typer.testing import CliRunner
 
@@ -238,6 +239,10 @@ def test_cli_warns_when_the_test_file_is_the_training_file(tmp_path):
         assert res.exit_code == 0, res.output
         assert res.output.count("warning: data.test is the training file") == 1, res.output
         assert "UserWarning" not in res.output and "warnings.warn" not in res.output
+        # every baseline's accuracy under the table, the strongest (its column) marked
+        line = res.output.split("baselines by accuracy: ")[1].replace("\n", " ")
+        assert "majority class" in line and "1-NN Euclidean" in line and "1-NN DTW" in line
+        assert line.count("(strongest)") == 1
     run_dir = sorted(p.parent for p in (tmp_path / "r").rglob("summary.json"))[-1]
     assert "data.test is the training file" in yaml.safe_load(
         (run_dir / "summary.json").read_text())["notes"][0]
@@ -277,3 +282,27 @@ def test_class_names_facet():
     with pytest.raises(DataError, match="did you mean builtin:aeon/BasicMotions/BasicMotions_TEST"):
         LabelledSeries(LabelledSeriesParams(
             train="builtin:aeon/BasicMotions/BasicMotions_TSET.ts")).load()
+
+
+def test_tables_in_memory_are_read_as_the_long_format(tmp_path):
+    from seqforge.data.io.table import as_table
+
+    write_ts(tmp_path / "tr.ts", shapes(10, 0))
+    src = LabelledSeries(LabelledSeriesParams(train="tr.ts", val=0, test=0), base_dir=tmp_path)
+    b = src.load()
+    (x, lab), (x2, _) = shapes(2, 3)
+    rows = {"id": ["a"] * 24 + ["b"] * 24, "dim_0": [*x, *x2], "label": [lab] * 24 + ["up"] * 24}
+    items = src.read_inputs(as_table(rows), b.info, targets=True)
+    assert [tuple(it["x"].shape) for it in items] == [(24, 1), (24, 1)]
+    assert torch.equal(items[0]["x"], src.prepare(x[:, None].astype(np.float32), b.info))
+    # prediction needs no label; scoring does, and says which columns there are
+    assert "y" not in src.read_inputs(as_table({k: rows[k] for k in ("id", "dim_0")}),
+                                      b.info)[0]
+    with pytest.raises(DataError, match="no column 'label'"):
+        src.read_inputs(as_table({k: rows[k] for k in ("id", "dim_0")}), b.info, targets=True)
+    with pytest.raises(DataError, match="no column 'dim_0'"):
+        src.read_inputs(as_table({"id": rows["id"], "value": rows["dim_0"]}), b.info)
+    # the contract kit's example table reads back as the bundle's own test series
+    table = src.example_inputs(b)
+    assert [int(it["y"]) for it in src.read_inputs(table, b.info, targets=True)] == \
+        [int(b.train[i]["y"]) for i in range(3)]

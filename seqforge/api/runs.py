@@ -116,7 +116,7 @@ class Run:
                                    "there is nothing meaningful to report")
         baselines = task.baselines(ds)
         return {"model": metrics, "baseline": task.strongest(baselines), "baselines": baselines,
-                "examples": len(ds)}
+                "headline": task.headline, "examples": len(ds)}
 
 
 def load_run(path: str | Path, *, device: str = "cpu", checkpoint: str = "best") -> Run:

@@ -156,6 +156,7 @@ def _finish(spec: Spec, built: Built, trainer: Trainer, run_dir: RunDir | None, 
         # the strongest model-free baseline, and all of them: [{"name": …, **metrics}]
         "baseline": strongest,
         "baselines": baselines,
+        "headline": task.headline,  # the metric the strongest baseline is chosen by
         "beats_baseline": beats(task, test, baseline),
     }
     if bundle.notes:

@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 import typer
 
 from . import options
-from .output import notes, console, table
+from .output import baselines_line, console, notes, table
 from .predict import RunArg
 
 
@@ -29,7 +29,11 @@ def evaluate(run_dir: RunArg,
         b = res["baseline"].get(k.removeprefix(f"{split}_"))
         t.add_row(k.removeprefix(f"{split}_"), f"{v:.4g}",
                   f"{b:.4g}" if isinstance(b, (int, float)) else "—")
-    console().print(t)
+    out = console()
+    out.print(t)
+    line = baselines_line(res.get("baselines", []), res["baseline"], res.get("headline"))
+    if line:
+        out.print(line, highlight=False, soft_wrap=True)
 
 
 def register(app: typer.Typer) -> None:

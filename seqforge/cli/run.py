@@ -11,7 +11,7 @@ import typer
 
 from . import config, options
 from .options import SetOpt
-from .output import console, notes, table
+from .output import baselines_line, console, notes, table
 from .validate import load
 
 
@@ -98,6 +98,9 @@ def print_summary(s: dict, run_dir: Path | None) -> None:
         t.add_row(name, f"{v:.4g}", f"{b:.4g}" if isinstance(b, (int, float)) else "—")
     out = console()
     out.print(t)
+    line = baselines_line(s.get("baselines", []), base, s.get("headline"))
+    if line:
+        out.print(line, highlight=False, soft_wrap=True)
     beats = s.get("beats_baseline", {})
     if beats:
         won = [k for k, v in beats.items() if v]
