@@ -17,10 +17,10 @@ order — then cut into train / val / test by fraction. Or from fixed files: ``t
 synonym of ``source``) with ``val`` / ``test`` each a fraction of it or a pair file of its
 own, read as ``seqforge evaluate RUN --data FILE`` reads one (the training vocabularies;
 a source character never seen in training is an error naming the file and line). Either
-way (so a val/test file that is the training file is an error) a val pair whose source also occurs in training, and a test pair whose source occurs
+way a val pair whose source also occurs in training, and a test pair whose source occurs
 in training or validation, is dropped (counted in the ``Pairs`` facet's
 ``dropped_overlap``), so the metrics measure generalisation, not recall (nor the data
-that picked the best epoch).
+that picked the best epoch) — a val/test file that is the training file is an error.
 """
 
 from __future__ import annotations
