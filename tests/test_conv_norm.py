@@ -71,3 +71,33 @@ def test_undeclared_batch_statistics_fail_batch_independence():
                               max_examples=20, params={"conv": ["parallel", "serial"],
                                                        "conv_norm": ["batch"],
                                                        "conv_kernels": [[3]]})
+
+
+@pytest.mark.slow
+def test_a_batch_norm_run_scores_the_same_from_its_run_directory(tmp_path):
+    """The running statistics are part of the checkpoint: a loaded run (eval mode) scores
+    the test split exactly as the run did at its end."""
+    from seqforge.api import evaluate_run, load_spec, train
+
+    rng = torch.Generator().manual_seed(0)
+    lines = []
+    for i in range(40):
+        t = torch.linspace(0, 1, 16 + i % 5)
+        x = (t if i % 2 else torch.sin(6 * t)) + 0.2 * torch.randn(len(t), generator=rng)
+        lines.append(f"{i % 2}," + ",".join(f"{v:.4f}" for v in x.tolist()))
+    (tmp_path / "s.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    spec = load_spec({"name": "bn", "seed": 0,
+                      "data": {"dataset": "labelled_series", "train": "s.csv", "format": "ucr",
+                               "val": 0, "test": 0.25},
+                      "model": {"topology": "many_to_one", "cell": "lstm", "hidden_size": 4,
+                                "conv": "parallel", "conv_channels": [8, 8],
+                                "conv_kernels": [3, 3], "conv_norm": "batch"},
+                      "task": "classify",
+                      "train": {"epochs": 3, "batch_size": 8, "select": "last", "device": "cpu",
+                                "threads": 1}}, base_dir=tmp_path)
+    run = train(spec, out=tmp_path / "runs")
+    norm = run.model.conv.norms[0]
+    assert int(norm.num_batches_tracked) == 3 * 4  # 30 training series, batches of 8
+    res = evaluate_run(run.dir)
+    assert res["model"]["test_accuracy"] == run.summary["test"]["test_accuracy"]
+    assert res["model"]["test_loss"] == pytest.approx(run.summary["test"]["test_loss"])

@@ -226,6 +226,7 @@ def test_each_format_trains_and_scores_whole_files(tmp_path, fmt):
     assert "1-NN" in cli.output or "majority" in cli.output
 
 
+@pytest.mark.slow
 def test_cli_warns_when_the_test_file_is_the_training_file(tmp_path):
     write_ts(tmp_path / "tr.ts", shapes(12, 0))
     s = spec("tr.ts", test="tr.ts", val=0)

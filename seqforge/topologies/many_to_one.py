@@ -8,9 +8,10 @@ Options for classification (all off by default): a 1-D conv front-end
 (:mod:`~seqforge.topologies.conv_frontend`) in ``parallel`` with the recurrent stack
 (LSTM-FCN: both read x, their pooled features are concatenated) or in ``serial`` (the
 stack reads the conv features); ``embedding_dropout`` on the (embedded) inputs and
-``recurrent_dropout`` on the recurrent outputs before pooling — the dropout LSTM-FCN puts
-after its LSTM, and the one that acts on a single-layer stack, where the inter-layer
-``dropout`` has nothing to act on.
+``recurrent_dropout`` on the recurrent outputs (before mean or attention pooling; on the
+pooled vector for last and max, where dropout's rescaling would bias a maximum) — the
+dropout LSTM-FCN puts after its LSTM, and the one that acts on a single-layer stack,
+where the inter-layer ``dropout`` has nothing to act on.
 """
 
 from __future__ import annotations
@@ -44,7 +45,9 @@ class ManyToOneParams(TopologyParams):
     embedding_dropout: float = Field(0.0, ge=0, lt=1, description="dropout on the (embedded) "
                                                                    "inputs")
     recurrent_dropout: float = Field(0.0, ge=0, lt=1, description="dropout on the recurrent "
-                                                                   "outputs before pooling")
+                                                                   "outputs (before mean / "
+                                                                   "attention pooling, after "
+                                                                   "last / max)")
 
     @model_validator(mode="after")
     def _blocks(self):
@@ -89,7 +92,7 @@ class ManyToOneModel(SeqModel):
         elif self.conv_mode == "parallel":
             conv_feat = masked_mean(self.conv(x, mask), mask)  # (B, F)
         h, state = self.rnn(x, state, lengths)  # (B, T, D·H)
-        if self.p_rec:
+        if self.p_rec and self.pooling in ("mean", "attention"):
             h = F.dropout(h, self.p_rec, self.training)
         pooled = self._pool(h, state, mask)  # (B, D·H)
         if conv_feat is not None:
@@ -105,7 +108,10 @@ class ManyToOneModel(SeqModel):
             return self.attend(h, mask)
         if self.pooling == "mean":
             return masked_mean(h, mask)
-        return h.masked_fill(~mask.unsqueeze(-1), float("-inf")).amax(1)  # (B, D·H)
+        top = h.masked_fill(~mask.unsqueeze(-1), float("-inf")).amax(1)  # (B, D·H)
+        # dropout after the max, as after the last state: before it, the survivors'
+        # 1/(1-p) scaling inflates every training-time maximum over eval-time ones
+        return F.dropout(top, self.p_rec, self.training) if self.p_rec else top
 
 
 class ManyToOne(Topology):

@@ -1,19 +1,21 @@
-"""Build ``docstring_bshift.csv``: real docstring sentences, half with two neighbouring
+"""Build ``docstring_bshift_{train,val,test}.csv``: real docstring sentences, half with two neighbouring
 words swapped — "is the word order as written?" (SentEval's *bigram shift* probe,
 Conneau et al. 2018, on text that ships with Python).
 
 Every row is one prose sentence from a docstring of the pure-Python standard library of
 the interpreter that runs this script (8–30 words, from a capital letter to a full stop,
-mostly words — code, doctests and tables are skipped), read with :mod:`ast`, never imported. Each
-sentence appears once: as written (``original``) or with two adjacent, different words
-swapped at a seeded position (``swapped``). Both classes hold the same words, so a bag of
-words cannot tell them apart; a bag of word *bigrams* sees the one odd pair, a sequence
-model reads the order. The ``module`` column names each sentence's file. Deterministic for
-a given Python version (files sorted, a seeded generator); the committed CSV was made
-with CPython 3.11.7::
+mostly words — code, doctests and tables are skipped), read with :mod:`ast`, never imported. A
+``swapped`` row has two adjacent, different words swapped at a seeded position; an
+``original`` row is as written. Both classes hold the same words, so a bag of words
+cannot tell them apart; a bag of word *bigrams* sees the one odd pair, a sequence model
+reads the order. The sentences are cut 70 / 10 / 20 into three files (no sentence in two):
+``…_val.csv`` and ``…_test.csv`` hold each sentence once, as written or swapped by a
+seeded coin; ``…_train.csv`` holds each of its sentences twice, in both orders. The
+``module`` column names each sentence's file. Deterministic for a given Python version
+(files sorted, seeded generators); the committed files were made with CPython 3.11.7::
 
     python specs/data/make_docstring_bshift.py            # writes next to this script
-    python specs/data/make_docstring_bshift.py --out x.csv --stdlib /usr/lib/python3.12
+    python specs/data/make_docstring_bshift.py --out DIR --stdlib /usr/lib/python3.12
 """
 
 from __future__ import annotations
@@ -86,34 +88,56 @@ def swap_adjacent(sentence: str, rng: random.Random) -> str | None:
     return " ".join(words)
 
 
-def label_rows(rows: list[tuple[str, str]], seed: int = SEED) -> list[tuple[str, str, str]]:
-    """(text, label, module): each sentence as written or swapped, by a seeded coin."""
+def label_rows(rows: list[tuple[str, str]], seed: int = SEED,
+               both: bool = False) -> list[tuple[str, str, str]]:
+    """(text, label, module): each sentence as written or swapped, by a seeded coin — or,
+    with ``both``, each sentence twice, as written and swapped (a training set of pairs:
+    the same words in two orders, so only the order tells the classes apart)."""
     rng = random.Random(seed)
     out = []
     for sentence, module in rows:
-        if rng.random() < 0.5:
-            swapped = swap_adjacent(sentence, rng)
-            if swapped is not None:
-                out.append((swapped, "swapped", module))
-                continue
-        out.append((sentence, "original", module))
+        swapped = swap_adjacent(sentence, rng)
+        if swapped is None:
+            continue
+        if both:
+            out += [(sentence, "original", module), (swapped, "swapped", module)]
+        else:
+            out.append((swapped, "swapped", module) if rng.random() < 0.5
+                       else (sentence, "original", module))
     return out
+
+
+def split_rows(rows: list[tuple[str, str]], seed: int = SEED
+               ) -> dict[str, list[tuple[str, str, str]]]:
+    """Sentences shuffled (seeded) and cut 70 / 10 / 20 into train / val / test, so no
+    sentence is in two files; train holds each of its sentences in both orders."""
+    order = list(rows)
+    random.Random(seed).shuffle(order)
+    n_val, n_test = len(order) // 10, len(order) // 5
+    parts = {"test": order[:n_test], "val": order[n_test:n_test + n_val],
+             "train": order[n_test + n_val:]}
+    return {name: label_rows(part, seed + k, both=name == "train")
+            for k, (name, part) in enumerate(parts.items())}
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--stdlib", type=Path, default=Path(sysconfig.get_paths()["stdlib"]),
                     help="standard-library folder to read (default: this interpreter's)")
-    ap.add_argument("--out", type=Path, default=Path(__file__).with_name("docstring_bshift.csv"))
+    ap.add_argument("--out", type=Path, default=Path(__file__).parent,
+                    help="folder for docstring_bshift_{train,val,test}.csv")
     args = ap.parse_args(argv)
-    rows = label_rows(collect(args.stdlib))
-    with args.out.open("w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh)
-        w.writerow(["text", "label", "module"])
-        w.writerows(rows)
-    counts = Counter(label for _, label, _ in rows)
-    print(f"{len(rows)} rows from {args.stdlib} (Python {sys.version.split()[0]}) → {args.out}: "
-          + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
+    rows = collect(args.stdlib)
+    print(f"{len(rows)} sentences from {args.stdlib} (Python {sys.version.split()[0]})")
+    for name, part in split_rows(rows).items():
+        path = args.out / f"docstring_bshift_{name}.csv"
+        with path.open("w", newline="", encoding="utf-8") as fh:
+            w = csv.writer(fh)
+            w.writerow(["text", "label", "module"])
+            w.writerows(part)
+        counts = Counter(label for _, label, _ in part)
+        print(f"  {path}: {len(part)} rows, "
+              + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
     return 0
 
 
