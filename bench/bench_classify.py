@@ -28,6 +28,7 @@ RUNS = {
     "ucr/pickupgesture_lstm_fcn.yaml": ("PickupGestureWiimoteZ", "0.76 InceptionTime"),
     "ucr/acsf1_lstm_fcn.yaml": ("ACSF1", "0.92 InceptionTime"),
     "docstring_topics.yaml": ("stdlib docstrings", "—"),
+    "docstring_bshift.yaml": ("stdlib docstring sentences, bigram shift", "—"),
     "kdd_tsad_135_lstm_ae.yaml": ("KDD-TSAD_135", "—"),
 }
 
