@@ -84,7 +84,8 @@ def test_label_smoothing_and_warmup():
 def test_many_to_one_options_pass_the_topology_contract(prop):
     run_topology_property("many_to_one", prop, cells=("gru", "lstm"), max_examples=12, params={
         "conv": ["none", "parallel", "serial"], "conv_kernels": [[3, 2]],
-        "conv_channels": [None, [3, 2]], "pooling": ["last", "mean", "max", "attention"],
+        "conv_channels": [None, [3, 2]], "conv_norm": ["layer", "batch"],
+        "pooling": ["last", "mean", "max", "attention"],
         "embedding_dropout": [0.0, 0.3], "recurrent_dropout": [0.0, 0.4]})
 
 
@@ -144,3 +145,25 @@ def test_text_run_reports_ngram_baseline_from_a_loaded_run(tmp_path):
     assert res["examples"] == 20
     assert [b["name"] for b in res["baselines"]] == names  # kept in the run's task state
     assert res["baselines"][1]["accuracy"] == run.summary["baselines"][1]["accuracy"]
+
+
+def test_recurrent_dropout_with_max_pooling_drops_the_maximum_not_the_steps():
+    """Dropout before a max would inflate every training-time maximum by 1/(1-p) over the
+    eval-time one; after it, a kept entry is the maximum scaled, as dropout's own."""
+    from seqforge.cells.gru import GRUCell
+    from seqforge.data.base import DataInfo
+    from seqforge.spec.schema import Component, ModelSpec
+    from seqforge.topologies.many_to_one import ManyToOne, ManyToOneParams
+
+    spec = ModelSpec(topology=Component(name="many_to_one"), cell=Component(name="gru"),
+                     hidden_size=6)
+    model = ManyToOne(spec, ManyToOneParams(pooling="max", recurrent_dropout=0.5),
+                      GRUCell).build(DataInfo(input="sequence", n_features=3), 2)
+    h = torch.rand(4, 7, 6) + 0.1  # (B, T, H)
+    mask = torch.ones(4, 7, dtype=torch.bool)
+    top = h.amax(1)
+    model.train()
+    out = model._pool(h, None, mask)
+    assert torch.all((out == 0) | torch.isclose(out, 2 * top))
+    model.eval()
+    assert torch.equal(model._pool(h, None, mask), top)

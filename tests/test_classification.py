@@ -453,7 +453,10 @@ def test_cli_run_with_bad_csv_exits_2(tmp_path):
 def test_shipped_specs_validate():
     root = Path(__file__).resolve().parents[1] / "specs"
     for name in ("digits_gru.yaml", "docstring_topics.yaml", "ucr/basicmotions_lstm_fcn.yaml",
-                 "ucr/japanesevowels_gru.yaml", "kdd_tsad_135_lstm_ae.yaml"):
+                 "ucr/japanesevowels_gru.yaml", "kdd_tsad_135_lstm_ae.yaml",
+                 "docstring_bshift.yaml", "ucr/arrowhead_lstm_fcn.yaml",
+                 "ucr/osuleaf_lstm_fcn.yaml", "ucr/pickupgesture_lstm_fcn.yaml",
+                 "ucr/acsf1_lstm_fcn.yaml"):
         res = runner.invoke(app, ["validate", str(root / name)])
         assert res.exit_code == 0, res.output
         assert "trial batch ok" in res.output

@@ -85,6 +85,7 @@ REPO = Path(__file__).resolve().parents[1]
 VARIABLE_LENGTH_SPECS = {
     "reversal_seq2seq.yaml": ["data.n=200", "model.hidden_size=8"],
     "docstring_topics.yaml": ["model.hidden_size=8", "model.embedding=4"],
+    "ucr/pickupgesture_lstm_fcn.yaml": ["model.hidden_size=4", "model.conv_channels=[4, 4, 4]"],
 }
 
 

@@ -74,6 +74,39 @@ def _ucr(seed: int, n: int = 30) -> str:
     return "\n".join(rows) + "\n"
 
 
+def _series(seed: int, n: int):
+    """(values, label) of three classes of noisy shapes; lengths 16-24 (variable)."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    out = []
+    for i in range(n):
+        k, length = i % 3, 16 + (i * 7 + seed) % 9
+        t = np.linspace(0, 1, length)
+        shape = [np.sin(6 * t), np.sign(np.sin(6 * t)), t][k]
+        out.append((np.stack([shape, t * (k + 1)], 1) + rng.normal(0, 0.1, (length, 2)),
+                    "abc"[k]))
+    return out
+
+
+def _ts(seed: int, n: int = 30) -> str:
+    """A .ts file: two channels, variable length."""
+    head = ["@problemName toy", "@timeStamps false", "@univariate false", "@dimensions 2",
+            "@equalLength false", "@classLabel true a b c", "@data"]
+    body = [":".join(",".join(f"{v:.5f}" for v in x[:, c]) for c in range(2)) + f":{lab}"
+            for x, lab in _series(seed, n)]
+    return "\n".join(head + body) + "\n"
+
+
+def _long(seed: int, n: int = 30) -> str:
+    """A long CSV: id, t, two channels, label; rows out of time order."""
+    rows = ["id,t,acc,gyro,label"]
+    for k, (x, lab) in enumerate(_series(seed, n)):
+        rows += [f"s{seed}_{k},{t},{x[t, 0]:.5f},{x[t, 1]:.5f},{lab}"
+                 for t in reversed(range(len(x)))]
+    return "\n".join(rows) + "\n"
+
+
 #: id -> (dataset, params, files, refit): small, each loads in well under a second. refit:
 #: params under which refitting changes a fitted transform (the ``saved`` property checks
 #: that saved= keeps the old one); None: another seed is tried
@@ -107,6 +140,11 @@ CONFIGS: dict[str, tuple[str, dict, dict, dict | None]] = {
                                 "n_train": 40, "n_val": 10, "n_test": 10}, {}, None),
     "sequential_digits-permuted": ("sequential_digits", {"permute": True}, {}, None),
     "sequential_digits-scaled": ("sequential_digits", {"scale": 2}, {}, None),
+    "labelled_series-ts": ("labelled_series", {"train": "s_TRAIN.ts", "test": "s_TEST.ts"},
+                           {"s_TRAIN.ts": _ts(0), "s_TEST.ts": _ts(1, 12)}, None),
+    "labelled_series-long": ("labelled_series", {"train": "s.csv", "time_column": "t",
+                                                 "normalize": "global", "test": 0.25},
+                             {"s.csv": _long(0, 40)}, {"val": 0.3}),
 }
 
 _REG = get_registry()

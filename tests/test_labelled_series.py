@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 import yaml
 from typer.testing import CliRunner
 
@@ -17,7 +18,6 @@ from seqforge.data.facets import Channels, Classes
 from seqforge.data.io.labelled_series import read_long_table, read_ucr_table
 from seqforge.data.io.ts_format import read_ts
 from seqforge.data.sources.labelled_series import LabelledSeries, LabelledSeriesParams
-from seqforge.data.splits import SplitFileWarning
 from seqforge.errors import DataError, SpecError
 
 runner = CliRunner()
@@ -166,8 +166,11 @@ def test_split_file_errors_and_warnings(tmp_path):
     write_ts(tmp_path / "tr.ts", shapes(20, 0))
     with pytest.raises(ValueError, match="the best epoch would be chosen on the test data"):
         LabelledSeriesParams(train="tr.ts", val="x.ts", test="x.ts")
-    with pytest.warns(SplitFileWarning, match="data.test is the training file"):
-        LabelledSeries(LabelledSeriesParams(train="tr.ts", test="tr.ts"), base_dir=tmp_path).load()
+    with warnings.catch_warnings():  # a note for the run to print, not a Python warning
+        warnings.simplefilter("error")
+        same = LabelledSeries(LabelledSeriesParams(train="tr.ts", test="tr.ts"),
+                              base_dir=tmp_path).load()
+    assert [n.split(" (")[0] for n in same.notes] == ["data.test is the training file"]
     # a test label the training file never had: the test file and its line
     write_ts(tmp_path / "te.ts", shapes(4, 1)[:3] + [(np.zeros(24), "flat")])
     with pytest.raises(DataError, match=r"te.ts \(line 14\): label 'flat' was not seen"):
@@ -223,6 +226,29 @@ def test_each_format_trains_and_scores_whole_files(tmp_path, fmt):
     assert "1-NN" in cli.output or "majority" in cli.output
 
 
+@pytest.mark.slow
+def test_cli_warns_when_the_test_file_is_the_training_file(tmp_path):
+    write_ts(tmp_path / "tr.ts", shapes(12, 0))
+    s = spec("tr.ts", test="tr.ts", val=0)
+    s["train"]["epochs"] = 1
+    (tmp_path / "s.yaml").write_text(yaml.safe_dump(s), encoding="utf-8")
+    for quiet in ([], ["-q"]):  # printed before training, or after it with -q
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            res = runner.invoke(app, ["run", str(tmp_path / "s.yaml"), "--out",
+                                      str(tmp_path / "r"), *quiet])
+        assert res.exit_code == 0, res.output
+        assert res.output.count("warning: data.test is the training file") == 1, res.output
+        assert "UserWarning" not in res.output and "warnings.warn" not in res.output
+        # every baseline's accuracy under the table, the strongest (its column) marked
+        line = res.output.split("baselines by accuracy: ")[1].replace("\n", " ")
+        assert "majority class" in line and "1-NN Euclidean" in line and "1-NN DTW" in line
+        assert line.count("(strongest)") == 1
+    run_dir = sorted(p.parent for p in (tmp_path / "r").rglob("summary.json"))[-1]
+    assert "data.test is the training file" in yaml.safe_load(
+        (run_dir / "summary.json").read_text())["notes"][0]
+
+
 def test_cli_bad_series_file_exits_2(tmp_path):
     (tmp_path / "tr.ts").write_text("@classLabel true a b\n@dimensions 3\n@data\n1,2:b\n",
                                     encoding="utf-8")
@@ -237,9 +263,8 @@ def test_select_last_without_validation(tmp_path):
     write_ts(tmp_path / "tr.ts", shapes(20, 0))
     s = spec("tr.ts", val=0, test=0.25)
     s["train"].update(epochs=3, select="last")
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", SplitFileWarning)
-        run = train(load_spec(s, base_dir=tmp_path), out=tmp_path / "runs")
+    run = train(load_spec(s, base_dir=tmp_path), out=tmp_path / "runs")
+    assert "notes" not in run.summary and not run.notes
     assert run.summary["best_epoch"] == 3 and run.summary["selected_by"] == "epoch"
     s["train"]["select"] = "auto"
     run = train(load_spec(s, base_dir=tmp_path), out=tmp_path / "runs")
@@ -258,3 +283,27 @@ def test_class_names_facet():
     with pytest.raises(DataError, match="did you mean builtin:aeon/BasicMotions/BasicMotions_TEST"):
         LabelledSeries(LabelledSeriesParams(
             train="builtin:aeon/BasicMotions/BasicMotions_TSET.ts")).load()
+
+
+def test_tables_in_memory_are_read_as_the_long_format(tmp_path):
+    from seqforge.data.io.table import as_table
+
+    write_ts(tmp_path / "tr.ts", shapes(10, 0))
+    src = LabelledSeries(LabelledSeriesParams(train="tr.ts", val=0, test=0), base_dir=tmp_path)
+    b = src.load()
+    (x, lab), (x2, _) = shapes(2, 3)
+    rows = {"id": ["a"] * 24 + ["b"] * 24, "dim_0": [*x, *x2], "label": [lab] * 24 + ["up"] * 24}
+    items = src.read_inputs(as_table(rows), b.info, targets=True)
+    assert [tuple(it["x"].shape) for it in items] == [(24, 1), (24, 1)]
+    assert torch.equal(items[0]["x"], src.prepare(x[:, None].astype(np.float32), b.info))
+    # prediction needs no label; scoring does, and says which columns there are
+    assert "y" not in src.read_inputs(as_table({k: rows[k] for k in ("id", "dim_0")}),
+                                      b.info)[0]
+    with pytest.raises(DataError, match="no column 'label'"):
+        src.read_inputs(as_table({k: rows[k] for k in ("id", "dim_0")}), b.info, targets=True)
+    with pytest.raises(DataError, match="no column 'dim_0'"):
+        src.read_inputs(as_table({"id": rows["id"], "value": rows["dim_0"]}), b.info)
+    # the contract kit's example table reads back as the bundle's own test series
+    table = src.example_inputs(b)
+    assert [int(it["y"]) for it in src.read_inputs(table, b.info, targets=True)] == \
+        [int(b.train[i]["y"]) for i in range(3)]

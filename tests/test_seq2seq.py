@@ -592,7 +592,7 @@ def test_translate_on_a_non_run_exits_2(cli, tmp_path):
     ("data.source=missing.tsv", "file not found"),
     ("data.n=0", "greater than or equal to 1"),
     ("data.source=datez", "neither a generator"),
-    ("data.val=0.9", "leaves no rows for training"),
+    ("data.val=0.9", "leaves nothing to train on"),  # refused with the spec, before reading
 ])
 def test_bad_specs_exit_2(cli, override, expect):
     res = cli.invoke(app, ["validate", str(SPECS["reversal"]), "--set", override])

@@ -59,6 +59,7 @@ class Run:
         """The run's own data (read on first use, with the run's fitted transforms)."""
         if self._bundle is None:
             self._bundle = load_data(self.spec, dataset_source(self.spec, self.info))
+            self.notes.extend(self._bundle.notes)
         return self._bundle
 
     def predict(self, inputs: Any, *, columns: list[str] | None = None) -> list[dict[str, Any]]:
@@ -115,7 +116,7 @@ class Run:
                                    "there is nothing meaningful to report")
         baselines = task.baselines(ds)
         return {"model": metrics, "baseline": task.strongest(baselines), "baselines": baselines,
-                "examples": len(ds)}
+                "headline": task.headline, "examples": len(ds)}
 
 
 def load_run(path: str | Path, *, device: str = "cpu", checkpoint: str = "best") -> Run:
@@ -184,6 +185,7 @@ def evaluate_run(path: str | Path, *, split: str = "test", data: list[str] = (),
         spec = load_spec(rd.path / "spec.resolved.yaml", overrides=keys, override_flag="--data",
                          override_prefix="data", base_dir=Path.cwd())
         bundle = load_data(spec, dataset_source(spec, run.info))
+        run.notes.extend(bundle.notes)
         res = run.evaluate(split, bundle=bundle)
     else:
         res = run.evaluate(split)

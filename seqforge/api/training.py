@@ -95,6 +95,8 @@ def _train(spec, out, callbacks, quiet, resume, dev, threads, world, hold) -> Ru
     if world.is_main:
         trainer.callbacks = (list(callbacks) + loggers + default_progress(quiet)
                              + diagnostics_for(spec.train))
+    for note in built.bundle.notes:  # before training: what loading the data noticed
+        trainer.emit("on_message", f"warning: {note}")
     if resume_from is not None:
         trainer.restore(resume_from)
         if run_dir is not None:
@@ -114,7 +116,8 @@ def _train(spec, out, callbacks, quiet, resume, dev, threads, world, hold) -> Ru
         raise
     elapsed = time.perf_counter() - t0
     run = Run(spec, trainer.base_model, built.task, built.info, built.source, history, {},
-              run_dir.path if run_dir else None, dev, _bundle=built.bundle)
+              run_dir.path if run_dir else None, dev, _bundle=built.bundle,
+              notes=list(built.bundle.notes))
     if not world.is_main:  # rank 0 scores, plots and writes the summary
         return run
     if run_dir is not None:
@@ -165,8 +168,11 @@ def _finish(spec: Spec, built: Built, trainer: Trainer, run_dir: RunDir | None, 
         # the strongest model-free baseline, and all of them: [{"name": …, **metrics}]
         "baseline": strongest,
         "baselines": baselines,
+        "headline": task.headline,  # the metric the strongest baseline is chosen by
         "beats_baseline": beats(task, test, baseline),
     }
+    if bundle.notes:
+        summary["notes"] = list(bundle.notes)
     if bundle.val is None or not len(bundle.val):
         summary["selected_by"] = trainer.monitor  # no validation data: say what chose best.pt
     summary.update(skill_vs_best(task, test, strongest))

@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 import typer
 
 from . import options
-from .output import console, horizon_table, metric_table, notes
+from .output import baselines_line, console, horizon_table, metric_table, notes
 from .predict import RunArg
 
 
@@ -29,6 +29,9 @@ def evaluate(run_dir: RunArg,
     steps = horizon_table(res["model"], f"{split}_", res["baseline"])
     if steps is not None:
         out.print(steps)
+    line = baselines_line(res.get("baselines", []), res["baseline"], res.get("headline"))
+    if line:
+        out.print(line, highlight=False, soft_wrap=True)
 
 
 def register(app: typer.Typer) -> None:

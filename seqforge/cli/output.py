@@ -41,6 +41,19 @@ def table(title: str, columns: list[tuple[str, str]]):
     return t
 
 
+def baselines_line(baselines: list[dict], strongest: dict, metric: str | None) -> str | None:
+    """Every baseline's ``metric`` on one line, the strongest marked — printed under the
+    results table (whose column is the strongest), so no baseline is hidden. None when
+    there is only one baseline or no metric to show."""
+    scored = [b for b in baselines or [] if isinstance(b.get(metric or ""), (int, float))]
+    if len(scored) < 2:
+        return None
+    parts = [f"{b.get('name', '?')} {b[metric]:.4g}"
+             + (" (strongest)" if b.get("name") == strongest.get("name") else "")
+             for b in scored]
+    return f"baselines by {metric}: " + " · ".join(parts)
+
+
 def console(wide: bool = False):
     """A rich console; ``wide``: tables of many columns are not squeezed into 80 columns
     when the output is a file or a pipe (a terminal keeps its own width)."""

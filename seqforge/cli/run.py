@@ -11,7 +11,7 @@ import typer
 
 from . import config, options
 from .options import SetOpt
-from .output import console, horizon_table, metric_table
+from .output import baselines_line, console, horizon_table, metric_table, notes
 from .validate import load
 
 
@@ -66,6 +66,8 @@ def run(spec: Annotated[Path, typer.Argument(help="The YAML spec.")],
     except KeyboardInterrupt:  # a second Ctrl-C, or one before training began
         typer.echo("interrupted: stopped at once; no new checkpoint was written", err=True)
         raise typer.Exit(130)
+    if quiet:  # no progress output, but warnings still show (else printed before training)
+        notes(r.notes)
     print_summary(r.summary, r.dir)
 
 
@@ -92,6 +94,9 @@ def print_summary(s: dict, run_dir: Path | None) -> None:
     steps = horizon_table(s["test"], "test_", s["baseline"])
     if steps is not None:
         out.print(steps)
+    line = baselines_line(s.get("baselines", []), s["baseline"], s.get("headline"))
+    if line:
+        out.print(line, highlight=False, soft_wrap=True)
     skill = s.get("skill")
     if "beats_best_baseline" in s:
         verdict = "beats" if s["beats_best_baseline"] else "does NOT beat"

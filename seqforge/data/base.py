@@ -20,7 +20,7 @@ labelled data, ``y``. :func:`pad_collate` batches them.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, ClassVar, Union
 
@@ -112,6 +112,9 @@ class DataBundle:
     #: consecutive batches continue the same sequences (token streams): the engine carries
     #: the recurrent state from one batch to the next and never shuffles
     stateful: bool = False
+    #: what loading noticed that the user should see (a test file that is the training
+    #: file …): printed as warnings by the run and kept in summary.json, never raised
+    notes: list[str] = field(default_factory=list)
 
     def split(self, name: str) -> Dataset | None:
         return {"train": self.train, "val": self.val, "test": self.test}[name]

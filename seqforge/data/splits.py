@@ -10,7 +10,6 @@ Two ways, both seeded and both refusing a non-zero fraction that yields no examp
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 from collections.abc import Callable
 from typing import Annotated, Any, Literal, Union
@@ -41,14 +40,11 @@ class SplitParams(DataParams):
 Fraction = Annotated[float, Field(ge=0, lt=1)]
 
 
-class FileSplitParams(SplitParams):
-    """Split keys of datasets that read files: ``train`` (the training file), and ``val`` /
-    ``test`` each either a fraction of the training file's examples (stratified by class
-    unless ``split: shuffle``) or a path to a file of their own (relative to the spec).
-
-    With fixed ``val`` and ``test`` files nothing is cut from the training file. ``val``
-    and ``test`` naming one file is refused: the best epoch would be chosen on test data.
-    """
+class SplitFiles(DataParams):
+    """``val`` / ``test`` keys of datasets that read files: each a fraction of the training
+    file's examples or a path to a file of its own (relative to the spec). With fixed
+    ``val`` and ``test`` files nothing is cut from the training file. ``val`` and ``test``
+    naming one file is refused: the best epoch would be chosen on test data."""
 
     val: Union[Fraction, str] = Field(
         0.1, description="validation: a fraction of the training file, or a file path")
@@ -77,30 +73,36 @@ class FileSplitParams(SplitParams):
         return {k: v for k in ("val", "test") if isinstance(v := getattr(self, k), str)}
 
 
-class SplitFileWarning(UserWarning):
-    """A split file that is also the training file: its scores say nothing of new data."""
+class FileSplitParams(SplitFiles):
+    """Split keys of the labelled datasets that read files: ``train`` (the training file),
+    ``val`` / ``test`` as :class:`SplitFiles` says — fractions stratified by class unless
+    ``split: shuffle``."""
+
+    split: Literal["stratified", "shuffle"] = Field(
+        "stratified", description="stratified: each split keeps the class mix; shuffle: "
+                                  "a seeded random split")
 
 
-def warn_same_file(train: Path, others: dict[str, Path]) -> None:
-    """Warn when a val/test file is the training file itself (same path after resolving)."""
-    for name, path in others.items():
-        if path.resolve() == train.resolve():
-            warnings.warn(f"data.{name} is the training file ({path}): its scores measure "
-                          "recall of training examples, not generalisation",
-                          SplitFileWarning, stacklevel=3)
+def same_file_notes(train: Path, others: dict[str, Path]) -> list[str]:
+    """A note for each val/test file that is the training file itself (same path after
+    resolving): its scores measure recall, not generalisation. Datasets hand these to
+    :attr:`DataBundle.notes <seqforge.data.base.DataBundle.notes>`; the run prints them as
+    warnings (``warning: …`` on the command line) and keeps them in ``summary.json``."""
+    return [f"data.{name} is the training file ({path}): its scores measure recall of "
+            "training examples, not generalisation"
+            for name, path in others.items() if path.resolve() == train.resolve()]
 
 
 def fixed_splits(splits: list, train: Path, files: dict[str, Path],
-                 read: Callable[[Path], list[dict[str, Any]]]) -> list:
-    """``splits`` [train, val, test] with the ones named in ``files`` replaced by the items
-    ``read`` gives for their file (a dataset's ``read_inputs(path, info, targets=True)``),
-    warning when a file is the training file itself."""
-    warn_same_file(train, files)
+                 read: Callable[[Path], list[dict[str, Any]]]) -> list[str]:
+    """Replace the ``splits`` [train, val, test] named in ``files`` by the items ``read``
+    gives for their file (a dataset's ``read_inputs(path, info, targets=True)``); returns
+    the notes for files that are the training file itself (:func:`same_file_notes`)."""
     for name, path in files.items():
         items = read(path)
         splits[("train", "val", "test").index(name)] = TensorItems(
             **{k: [it[k] for it in items] for k in items[0]})
-    return splits
+    return same_file_notes(train, files)
 
 
 def split_indices(labels: np.ndarray, val: float, test: float, *, seed: int,
@@ -190,5 +192,5 @@ def subset(columns: dict[str, Any], idx: np.ndarray) -> TensorItems | None:
 
 
 
-__all__ = ["SplitParams", "FileSplitParams", "SplitFileWarning", "warn_same_file", "fixed_splits",
+__all__ = ["SplitParams", "SplitFiles", "FileSplitParams", "same_file_notes", "fixed_splits",
            "split_indices", "split_by_fraction", "subset"]

@@ -98,7 +98,12 @@ class RichProgress(Callback):
             self.progress.stop()
 
     def on_message(self, trainer, text) -> None:
-        self.console.print(text)
+        from rich.markup import escape
+
+        if text.startswith("warning: "):  # as the CLI prints warnings (cli/output.py)
+            self.console.print(f"[bold yellow]warning:[/] {escape(text[9:])}")
+        else:
+            self.console.print(text)
 
 
 def default_progress(quiet: bool = False) -> list[Callback]:

@@ -13,7 +13,8 @@ float64 and checks:
 ``dtype``              built in float32 and converted with ``model.to(float64)``, the model
                        computes in float64 (nothing follows torch's default dtype).
 ``batch_independence`` changing row j (inputs, target, length) leaves other rows' outputs
-                       unchanged, in eval and in train mode.
+                       unchanged, in eval and in train mode (eval mode only for a model
+                       that declares ``batch_statistics``: batch norm in training).
 ``causality``          unidirectional aligned outputs: ∂y_t/∂x_t' = 0 for t' > t.
 ``no_target_leak``     outputs do not read the target: a sequence output as long as the
                        target reads at most y_<t at step t (teacher forcing shifts right);

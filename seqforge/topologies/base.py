@@ -28,6 +28,10 @@ class SeqModel(nn.Module):
 
     #: VECTOR (out (B, O)) or SEQUENCE / ALIGNED_SEQUENCE (out (B, T, O))
     produces: Shape = Shape.VECTOR
+    #: True when a train-mode forward pass normalises with statistics of the whole batch
+    #: (batch norm), so one row's training output depends on the other rows; eval mode
+    #: must still be batch-independent (the topology contract checks it in eval mode only)
+    batch_statistics: bool = False
 
     def forward(self, batch: dict[str, Any], state: Any = None) -> tuple[Tensor, Any]:  # pragma: no cover
         raise NotImplementedError

@@ -8,9 +8,10 @@ Options for classification (all off by default): a 1-D conv front-end
 (:mod:`~seqforge.topologies.conv_frontend`) in ``parallel`` with the recurrent stack
 (LSTM-FCN: both read x, their pooled features are concatenated) or in ``serial`` (the
 stack reads the conv features); ``embedding_dropout`` on the (embedded) inputs and
-``recurrent_dropout`` on the recurrent outputs before pooling — the dropout LSTM-FCN puts
-after its LSTM, and the one that acts on a single-layer stack, where the inter-layer
-``dropout`` has nothing to act on.
+``recurrent_dropout`` on the recurrent outputs (before mean or attention pooling; on the
+pooled vector for last and max, where dropout's rescaling would bias a maximum) — the
+dropout LSTM-FCN puts after its LSTM, and the one that acts on a single-layer stack,
+where the inter-layer ``dropout`` has nothing to act on.
 """
 
 from __future__ import annotations
@@ -37,10 +38,16 @@ class ManyToOneParams(TopologyParams):
         None, description="filters per conv block (null: 2H, 4H, 2H for hidden size H; "
                           "LSTM-FCN used 128, 256, 128)")
     conv_kernels: list[int] = Field([8, 5, 3], description="kernel size per conv block")
+    conv_norm: Literal["layer", "batch"] = Field(
+        "layer", description="normalisation in each conv block: layer (LayerNorm over channels "
+                             "per step) or batch (BatchNorm over valid steps, the FCN recipe; "
+                             "eval mode uses running statistics)")
     embedding_dropout: float = Field(0.0, ge=0, lt=1, description="dropout on the (embedded) "
                                                                    "inputs")
     recurrent_dropout: float = Field(0.0, ge=0, lt=1, description="dropout on the recurrent "
-                                                                   "outputs before pooling")
+                                                                   "outputs (before mean / "
+                                                                   "attention pooling, after "
+                                                                   "last / max)")
 
     @model_validator(mode="after")
     def _blocks(self):
@@ -66,6 +73,8 @@ class ManyToOneModel(SeqModel):
         self.pooling = params.pooling
         self.conv_mode = params.conv if conv is not None else "none"
         self.conv = conv
+        # batch norm: a training forward pass normalises with the batch's statistics
+        self.batch_statistics = bool(conv is not None and conv.batch_statistics)
         self.p_in, self.p_rec = params.embedding_dropout, params.recurrent_dropout
         self.attend = AttentionPool(rnn.output_size) if self.pooling == "attention" else None
         extra = conv.size if self.conv_mode == "parallel" else 0
@@ -83,7 +92,7 @@ class ManyToOneModel(SeqModel):
         elif self.conv_mode == "parallel":
             conv_feat = masked_mean(self.conv(x, mask), mask)  # (B, F)
         h, state = self.rnn(x, state, lengths)  # (B, T, D·H)
-        if self.p_rec:
+        if self.p_rec and self.pooling in ("mean", "attention"):
             h = F.dropout(h, self.p_rec, self.training)
         pooled = self._pool(h, state, mask)  # (B, D·H)
         if conv_feat is not None:
@@ -99,7 +108,10 @@ class ManyToOneModel(SeqModel):
             return self.attend(h, mask)
         if self.pooling == "mean":
             return masked_mean(h, mask)
-        return h.masked_fill(~mask.unsqueeze(-1), float("-inf")).amax(1)  # (B, D·H)
+        top = h.masked_fill(~mask.unsqueeze(-1), float("-inf")).amax(1)  # (B, D·H)
+        # dropout after the max, as after the last state: before it, the survivors'
+        # 1/(1-p) scaling inflates every training-time maximum over eval-time ones
+        return F.dropout(top, self.p_rec, self.training) if self.p_rec else top
 
 
 class ManyToOne(Topology):
@@ -118,7 +130,7 @@ class ManyToOne(Topology):
             H = self.spec.hidden_size
             channels = p.conv_channels or [2 * H, 4 * H, 2 * H][:len(p.conv_kernels)] + \
                 [2 * H] * max(0, len(p.conv_kernels) - 3)
-            conv = ConvBlocks(adapter.size, channels, p.conv_kernels)
+            conv = ConvBlocks(adapter.size, channels, p.conv_kernels, norm=p.conv_norm)
             if p.conv == "serial":
                 size = conv.size
         return ManyToOneModel(adapter, self.recurrent(size), out_size, p, conv)

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from ...errors import DataError
-from .table import MISSING_TEXTS, read_table, resolve_columns
+from .table import MISSING_TEXTS, Table, read_table, resolve_columns
 
 
 @dataclass
@@ -131,11 +131,12 @@ def _label_text(label: str) -> str:
     return str(int(f)) if math.isfinite(f) and f == int(f) else label
 
 
-def read_long_table(path: str | Path, *, id_column: str, label_column: str | None,
+def read_long_table(path: str | Path | Table, *, id_column: str, label_column: str | None,
                     time_column: str | None, channels: list[str] | None) -> SeriesSet:
-    """A long CSV: rows of (id, time, channels…, label) → one series per id, in the order
-    ids first appear (see the module docstring)."""
-    table = read_table(path)
+    """A long CSV (or a :class:`~seqforge.data.io.table.Table` of its rows): rows of (id,
+    time, channels…, label) → one series per id, in the order ids first appear (see the
+    module docstring)."""
+    table = path if isinstance(path, Table) else read_table(path)
     source = table.source
     (id_idx,) = resolve_columns([id_column], table.header, source)
     lab_idx = resolve_columns([label_column], table.header, source)[0] if label_column else None

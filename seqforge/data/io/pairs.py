@@ -13,6 +13,12 @@ Pair = tuple[str, str]
 
 def read_pairs_file(path: Path, source_column: str = "source",
                     target_column: str = "target") -> list[Pair]:
+    """The pairs of :func:`read_pairs_lines`, without their line numbers."""
+    return read_pairs_lines(path, source_column, target_column)[0]
+
+
+def read_pairs_lines(path: Path, source_column: str = "source",
+                     target_column: str = "target") -> tuple[list[Pair], list[int]]:
     """Pairs from a ``.csv`` (header with the two named columns) or a TSV file.
 
     A TSV line is ``source<TAB>target``; further tab-separated fields (attributions in
@@ -35,7 +41,7 @@ def read_pairs_file(path: Path, source_column: str = "source",
             raise DataError("the target text is empty", source=source, line=line)
     if not pairs:
         raise DataError("no source,target pairs in the file", source=source)
-    return pairs
+    return pairs, lines
 
 
 def _read_tsv(path: Path) -> tuple[list[Pair], list[int]]:

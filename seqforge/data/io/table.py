@@ -188,8 +188,8 @@ def _cell(v: Any) -> str:
     """A value from memory as the text a CSV would hold (floats round-trip exactly)."""
     if v is None:
         return ""
-    if isinstance(v, float):
-        return repr(v)
+    if isinstance(v, float):  # float(): numpy 2 writes np.float64 as 'np.float64(…)'
+        return repr(float(v))
     if hasattr(v, "isoformat"):  # datetime, date, pandas Timestamp
         return v.isoformat()
     return str(v)

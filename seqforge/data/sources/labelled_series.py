@@ -35,7 +35,7 @@ from ..base import DataBundle, DataInfo, DatasetSource, Inputs, fingerprint
 from ..facets import Channels, Classes
 from ..io.aeon_data import aeon_file, is_aeon
 from ..io.labelled_series import SeriesSet, read_long_table, read_ucr_table
-from ..io.table import Table, optional_column
+from ..io.table import Table, as_table, optional_column, resolve_columns
 from ..io.ts_format import read_ts
 from ..splits import FileSplitParams, fixed_splits, split_indices, subset
 from ..transforms.classes import class_counts, class_order
@@ -127,8 +127,9 @@ class LabelledSeries(DatasetSource):
         cols = {"x": [self.prepare(x, info) for x in data.series], "y": torch.from_numpy(y)}
         splits = [subset(cols, i) for i in parts]
         others = {k: self.locate(v) for k, v in p.files().items()}
-        fixed_splits(splits, train_path, others, lambda f: self.read_inputs(f, info, targets=True))
-        return DataBundle(*splits, info, source=data.source,
+        notes = fixed_splits(splits, train_path, others,
+                             lambda f: self.read_inputs(f, info, targets=True))
+        return DataBundle(*splits, info, source=data.source, notes=notes,
                           fingerprint=fingerprint(*data.series, data.labels, p.model_dump_json(),
                                                   self.seed, *(str(o) for o in others.values())))
 
@@ -152,15 +153,31 @@ class LabelledSeries(DatasetSource):
                             f"trained on {len(want)} ({', '.join(want[:12])})",
                             source=data.source, line=data.lines[0])
 
+    def read_table(self, table: Table, info: DataInfo, *, targets: bool) -> SeriesSet:
+        """A table in memory is read as the long format (one row per step: the id column,
+        the training channels by name, the time column when the spec names one, and the
+        label column when present — required with ``targets``), whatever format the
+        training file had: a table's natural layout is one row per observation."""
+        p = self.params
+        label = p.label_column if isinstance(p.label_column, str) else "label"
+        if targets or optional_column(label, table.header) is not None:
+            resolve_columns([label], table.header, table.source)  # names the columns
+            has_label = True
+        else:
+            has_label = False
+        return read_long_table(table, id_column=p.id_column,
+                               label_column=label if has_label else None,
+                               time_column=p.time_column, channels=info.facet(Channels).names)
+
     def read_inputs(self, inputs: Inputs, info: DataInfo, *,
                     targets: bool = False) -> list[dict[str, Any]]:
-        """Every series of a file (the training file's format) as items; with labels, each
-        must be one the model knows (a DataError naming the file and line)."""
+        """Every series of a file (the training file's format) or of a long-format table
+        (:meth:`read_table`) as items; with labels, each must be one the model knows (a
+        DataError naming the file and line)."""
         if isinstance(inputs, Table):
-            raise DataError("labelled_series reads files (.ts, archive CSV/TSV, long CSV); "
-                            "write the table to a file first", source=inputs.source)
-        path = self.locate(str(inputs)) if is_aeon(str(inputs)) else Path(inputs)
-        data = self.read(path)
+            data = self.read_table(inputs, info, targets=targets)
+        else:
+            data = self.read(self.locate(str(inputs)) if is_aeon(str(inputs)) else Path(inputs))
         self._check_channels(data, info)
         if targets and data.labels is None:
             raise DataError("has no class labels to score against", source=data.source)
@@ -177,6 +194,41 @@ class LabelledSeries(DatasetSource):
                 item["y"] = torch.tensor(classes.index(label), dtype=torch.long)
             items.append(item)
         return items
+
+
+    # -- for the contract kit ------------------------------------------------------------
+    def example_keys(self, bundle: DataBundle, split: str) -> set[bytes]:
+        """Each series' normalised values: the same series twice — in the training file
+        and a test file, say — is one example in two splits."""
+        ds = bundle.split(split)
+        return {ds[i]["x"].numpy().tobytes() for i in range(len(ds))}  # unpadded, (T_i, C)
+
+    def example_inputs(self, bundle: DataBundle) -> Table:
+        """A few test series as a long-format table (:meth:`read_table`), in the values a
+        file holds (a global scaler undone)."""
+        p, info = self.params, bundle.info
+        ds = bundle.test or bundle.train
+        ch = info.facet(Channels)
+        names = info.facet(Classes).names
+        rows: dict[str, list] = {p.id_column: []}
+        if p.time_column:
+            rows[p.time_column] = []
+        rows.update({c: [] for c in ch.names})
+        rows["label" if not isinstance(p.label_column, str) else p.label_column] = []
+        label = list(rows)[-1]
+        for i in range(min(3, len(ds))):
+            item = ds[i]
+            x = item["x"].numpy().astype(np.float64)  # (T, C)
+            if ch.normalize == "global" and ch.scaler is not None:
+                x = ch.scaler.inverse_transform(x)
+            for t, step in enumerate(x):
+                rows[p.id_column].append(f"s{i}")
+                if p.time_column:
+                    rows[p.time_column].append(t)
+                for c, v in zip(ch.names, step):
+                    rows[c].append(float(v))
+                rows[label].append(names[int(item["y"])])
+        return as_table(rows, source="test series (long format)")
 
 
 def _has_column(path: Path, name: str) -> bool:

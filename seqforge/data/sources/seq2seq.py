@@ -13,10 +13,14 @@ training split. An item is ``x`` = source ids (S_i,), ``y`` = target ids + ``<eo
 ``lengths`` / ``y_lengths``.
 
 Split: a file's rows are shuffled (seeded) first — generated pairs are already in random
-order — then cut into train / val / test by fraction. A val example whose source also
-occurs in training, and a test example whose source occurs in training or validation, is
-dropped, so the metrics measure generalisation, not recall (nor the data that picked the
-best epoch).
+order — then cut into train / val / test by fraction. Or from fixed files: ``train`` (a
+synonym of ``source``) with ``val`` / ``test`` each a fraction of it or a pair file of its
+own, read as ``seqforge evaluate RUN --data FILE`` reads one (the training vocabularies;
+a source character never seen in training is an error naming the file and line). Either
+way a val pair whose source also occurs in training, and a test pair whose source occurs
+in training or validation, is dropped (counted in the ``Pairs`` facet's
+``dropped_overlap``), so the metrics measure generalisation, not recall (nor the data
+that picked the best epoch) — a val/test file that is the training file is an error.
 """
 
 from __future__ import annotations
@@ -24,38 +28,52 @@ from __future__ import annotations
 from collections.abc import Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Union
 
 import numpy as np
 import torch
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from ...errors import DataError
 from ...kinds import Shape
-from ..base import DataBundle, DataInfo, DataParams, DatasetSource, Inputs, TensorItems, fingerprint
+from ..base import DataBundle, DataInfo, DatasetSource, Inputs, TensorItems, fingerprint
 from ..base import columns_of
 from ..facets import Pairs, Tokens
 from ..generators.synthetic import addition_pairs, date_pairs, reversal_pairs
-from ..io.pairs import Pair, read_pairs_file
+from ..io.pairs import Pair, read_pairs_file, read_pairs_lines
 from ..io.table import Table, as_table, optional_column, resolve_columns
-from ..splits import split_by_fraction
+from ..splits import Fraction, SplitFiles, split_by_fraction
 from ..transforms.vocab import Vocab
 
 GENERATORS = ("dates", "addition", "reversal")
 
 
-class Seq2SeqParams(DataParams):
+class Seq2SeqParams(SplitFiles):
     source: str = Field("dates", description="dates | addition | reversal | path to a "
                                              "TSV/CSV file of source,target pairs")
+    train: str | None = Field(None, description="the training pair file (a synonym of "
+                                                "source, for specs with val/test files)")
     n: int = Field(10_000, ge=1, le=10_000_000, description="pairs to generate (generators only)")
-    val: float = Field(0.1, ge=0, lt=1, description="fraction of pairs for validation")
-    test: float = Field(0.1, ge=0, lt=1, description="fraction of pairs for testing")
+    val: Union[Fraction, str] = Field(
+        0.1, description="validation: a fraction of the pairs, or a pair file")
+    test: Union[Fraction, str] = Field(
+        0.1, description="test: a fraction of the pairs, or a pair file")
     max_digits: int = Field(3, ge=1, le=15, description="addition: longest operand in digits")
     min_len: int = Field(3, ge=1, le=10_000, description="reversal: shortest string")
     max_len: int = Field(8, ge=1, le=10_000, description="reversal: longest string")
     alphabet: str = Field("abcdefghij", min_length=1, description="reversal: letters drawn from")
     source_column: str = Field("source", description="CSV files: column of source texts")
     target_column: str = Field("target", description="CSV files: column of target texts")
+
+    @model_validator(mode="after")
+    def _train_is_source(self):
+        # one key decides the training pairs; spec.resolved.yaml writes both back, equal
+        if self.train is not None:
+            if "source" in self.model_fields_set and self.source != self.train:
+                raise ValueError(f"source {self.source!r} and train {self.train!r} both name "
+                                 "the training pairs: give one of them")
+            self.source = self.train
+        return self
 
 
 @contextmanager
@@ -119,42 +137,58 @@ class Seq2SeqDataset(DatasetSource):
     def load(self) -> DataBundle:
         p = self.params
         where = self._where()
-        with _at_key("data.source"):
+        with _at_key("data.train" if p.train is not None else "data.source"):
             pairs = self.pairs()
-        with _at_key("data.val" if p.val >= p.test else "data.test"):
-            cuts = split_by_fraction(len(pairs), p.val, p.test, source=where)
+        with _at_key("data.val" if p.fraction("val") >= p.fraction("test") else "data.test"):
+            cuts = split_by_fraction(len(pairs), p.fraction("val"), p.fraction("test"),
+                                     source=where)
         train = pairs[cuts[0]]
-        seen = {s for s, _ in train}
-        held: dict[str, list[Pair] | None] = {}
-        dropped: dict[str, int] = {}
-        for name, sl in (("val", cuts[1]), ("test", cuts[2])):
-            if sl.stop <= sl.start:
-                held[name] = None
-                continue
-            part = [pr for pr in pairs[sl] if pr[0] not in seen]
-            dropped[name] = (sl.stop - sl.start) - len(part)
-            if not part:
-                raise DataError(
-                    f"every {name} source also occurs in an earlier split, so {name} would "
-                    "measure memory, not generalisation — the source has too few distinct "
-                    "pairs for data.n; lower n (or raise max_digits / max_len)", source=where,
-                    path="data.n")
-            held[name] = part
-            seen |= {src for src, _ in part}  # test must not repeat a validation source either
         if self.saved is not None:  # a trained run scored on other pairs keeps its vocabularies
             src_vocab, tgt_vocab = self.saved.vocab, self.saved.target_vocab
         else:
             src_vocab = Vocab.build(list(s) for s, _ in train)
             tgt_vocab = Vocab.build(list(t) for _, t in train)
-        splits = {"train": items_of(train, src_vocab, tgt_vocab)}
-        for name in ("val", "test"):
-            splits[name] = items_of(held[name], src_vocab, tgt_vocab) if held[name] else None
-        facet = Pairs(max_source_len=max(len(s) for s, _ in pairs),
-                      max_target_len=max(len(t) for _, t in pairs), dropped_overlap=dropped)
-        info = DataInfo(input=Shape.SEQUENCE, vocab=src_vocab, target_vocab=tgt_vocab
-                        ).with_facets(Tokens(level="char"), facet)
+        info = DataInfo(input=Shape.SEQUENCE, vocab=src_vocab, target_vocab=tgt_vocab)
+        files = {k: self.resolve_path(v) for k, v in p.files().items()}
+        seen = {s for s, _ in train}
+        splits: dict[str, TensorItems | None] = {"train": items_of(train, src_vocab, tgt_vocab)}
+        dropped: dict[str, int] = {}
+        held_pairs: list[Pair] = []
+        for name, sl in (("val", cuts[1]), ("test", cuts[2])):
+            if name in files:
+                with _at_key(f"data.{name}"):
+                    part, lines = read_pairs_lines(files[name], p.source_column, p.target_column)
+                origin = str(files[name])
+            else:
+                part, lines, origin = pairs[sl], [None] * (sl.stop - sl.start), where
+            if not part:
+                splits[name] = None
+                continue
+            kept = [(pr, ln) for pr, ln in zip(part, lines) if pr[0] not in seen]
+            dropped[name] = len(part) - len(kept)
+            if not kept:
+                raise DataError(
+                    f"every {name} source also occurs in an earlier split, so {name} would "
+                    "measure memory, not generalisation — "
+                    + (f"give a {name} file of other sources" if name in files else
+                       "the source has too few distinct pairs for data.n; lower n (or raise "
+                       "max_digits / max_len)"),
+                    source=origin, path=f"data.{name}" if name in files else "data.n")
+            seen |= {pr[0] for pr, _ in kept}  # test must not repeat a validation source either
+            held_pairs += [pr for pr, _ in kept]
+            if name in files:  # read as evaluate --data FILE reads it: known characters only
+                with _at_key(f"data.{name}"):
+                    splits[name] = _encoded([{**encode_source(s, info, source=origin, line=ln),
+                                              **_target(t, info)} for (s, t), ln in kept])
+            else:
+                splits[name] = items_of([pr for pr, _ in kept], src_vocab, tgt_vocab)
+        every = pairs + held_pairs
+        facet = Pairs(max_source_len=max(len(s) for s, _ in every),
+                      max_target_len=max(len(t) for _, t in every), dropped_overlap=dropped)
+        info = info.with_facets(Tokens(level="char"), facet)
         return DataBundle(splits["train"], splits["val"], splits["test"], info, source=where,
-                          fingerprint=fingerprint(repr(pairs), p.model_dump_json()))
+                          fingerprint=fingerprint(repr(pairs), repr(held_pairs),
+                                                  p.model_dump_json()))
 
     # -- for the contract kit ------------------------------------------------------------
     def example_keys(self, bundle: DataBundle, split: str) -> set[str]:
@@ -217,6 +251,10 @@ def encode_source(text: str, info: DataInfo, *, source: str = "input",
             f"characters {''.join(unknown)!r} never occur in the training sources of this "
             f"model, so it cannot read {text!r}", source=source, line=line)
     return encode_pair(text, None, vocab, None)
+
+
+def _encoded(items: list[dict[str, Any]]) -> TensorItems:
+    return TensorItems(**{k: [it[k] for it in items] for k in ("x", "y", "src", "tgt")})
 
 
 def _target(tgt: str, info: DataInfo) -> dict[str, Any]:

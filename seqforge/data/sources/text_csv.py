@@ -99,8 +99,9 @@ class TextCSV(DatasetSource):
             Tokens(level=p.level))
         # val/test files are read as files to score are: the training vocabulary and classes
         others = {k: self.resolve_path(v) for k, v in p.files().items()}
-        fixed_splits(splits, path, others, lambda f: self.read_inputs(f, info, targets=True))
-        return DataBundle(*splits, info, source=source,
+        notes = fixed_splits(splits, path, others,
+                             lambda f: self.read_inputs(f, info, targets=True))
+        return DataBundle(*splits, info, source=source, notes=notes,
                           fingerprint=fingerprint(texts, labels, p.model_dump_json(), self.seed,
                                                   *(str(o) for o in others.values())))
 

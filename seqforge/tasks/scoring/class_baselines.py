@@ -57,6 +57,7 @@ class ClassBaselines:
         self.ref: np.ndarray | None = None  # (N, L, C) training series, resampled
         self.ref_y: np.ndarray | None = None
         self.ngrams: NgramBaseline | None = None
+        self._pending: tuple[list[str], np.ndarray] | None = None  # texts to fit n-grams on
         self._ref_transient = False
 
     def fit(self, train, *, series: bool) -> None:
@@ -71,7 +72,15 @@ class ClassBaselines:
             self.ref_y = y
             self._ref_transient = self.ref.size > MAX_KEPT_VALUES
         elif "text" in first and NgramBaseline.available():
-            self.ngrams = NgramBaseline().fit([str(t) for t in item_column(train, "text")], y)
+            # fitted when first needed (scores, a checkpoint): ``seqforge validate`` builds
+            # the task for one trial batch and never waits for a regression it won't use
+            self._pending = ([str(t) for t in item_column(train, "text")], y)
+
+    def _fitted_ngrams(self) -> NgramBaseline | None:
+        if self._pending is not None:
+            texts, y = self._pending
+            self.ngrams, self._pending = NgramBaseline().fit(texts, y), None
+        return self.ngrams
 
     def predictions(self, data) -> dict[str, np.ndarray]:
         """{baseline name: (N,) predicted class ids} for the baselines fitted."""
@@ -84,7 +93,7 @@ class ClassBaselines:
             if q.shape[2] == ref.shape[2]:
                 out[NN_ED] = nearest_labels(euclidean_distances(q, ref), self.ref_y)
                 out[NN_DTW] = nearest_labels(dtw_distances(q, ref, self.dtw_window), self.ref_y)
-        if self.ngrams is not None and "text" in data[0]:
+        if self._fitted_ngrams() is not None and "text" in data[0]:
             out[NgramBaseline.name] = self.ngrams.predict(
                 [str(t) for t in item_column(data, "text")])
         return out
@@ -94,7 +103,7 @@ class ClassBaselines:
         state: dict[str, Any] = {}
         if self.ref is not None and not self._ref_transient:
             state["nn"] = {"x": torch.from_numpy(self.ref), "y": torch.from_numpy(self.ref_y)}
-        if self.ngrams is not None:
+        if self._fitted_ngrams() is not None:
             state["ngrams"] = _tensors(self.ngrams.state_dict())
         return state
 
