@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from seqforge.api import build, load_run, load_spec, train
+from seqforge.api import build, load_spec, train
 from seqforge.cli import app
 from seqforge.data.facets import AnomalyWindows
 from seqforge.errors import DataError, SpecError
