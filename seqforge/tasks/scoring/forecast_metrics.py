@@ -27,6 +27,12 @@ def point_errors(pred: np.ndarray, true: np.ndarray, scale: np.ndarray) -> dict[
     both = np.abs(true) + np.abs(pred)
     sok = both > 1e-12
     mase = np.abs(err) / scale[:, None, :]  # (M, Hz, T)
+    # an infinite forecast makes sMAPE inf/inf: NaN is the honest value, the warning noise
+    with np.errstate(invalid="ignore"):
+        return _point(err, denom, ok, both, sok, mase)
+
+
+def _point(err, denom, ok, both, sok, mase) -> dict[str, float]:
     return {
         "rmse": float(np.sqrt(np.mean(err ** 2))),
         "mae": float(np.mean(np.abs(err))),
