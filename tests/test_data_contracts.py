@@ -115,6 +115,9 @@ CONFIGS: dict[str, tuple[str, dict, dict, dict | None]] = {
     "timeseries_csv-file": ("timeseries_csv", {
         "source": "prices.csv", "target": "Open", "inputs": ["Open", "Volume"], "window": 5,
         "horizon": 2, "scaler": "standard"}, {"prices.csv": _prices()}, {"val": 0.3}),
+    "timeseries_csv-future": ("timeseries_csv", {
+        "source": "prices.csv", "target": "Open", "future": ["Volume"], "window": 5,
+        "horizon": 2}, {"prices.csv": _prices()}, {"val": 0.3}),
     "mackey_glass": ("mackey_glass", {"length": 300, "window": 8}, {}, {"tau": 30.0}),
     "digits": ("digits", {}, {}, None),
     "text_csv": ("text_csv", {"source": "topics.csv"}, {"topics.csv": _topics()}, None),

@@ -52,6 +52,7 @@ def test_health_and_metadata(server, run):
     assert status == 200
     assert (meta["task"], meta["input_columns"], meta["window"], meta["targets"]) == \
         ("forecast", ["Open"], 12, ["Open"])
+    assert meta["future_columns"] == []
     assert meta["data"] == json.loads(json.dumps(run.info.to_state()))
 
 

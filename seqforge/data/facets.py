@@ -29,7 +29,8 @@ class Series(Facet):
 
     window: int
     horizon: int
-    #: the columns the model reads, in the scaler's order: inputs, then targets not among them
+    #: the columns the model reads, in the scaler's order: inputs, then targets not among
+    #: them, then future columns not among either
     columns: list[str]
     inputs: list[str]
     targets: list[str]
@@ -51,6 +52,9 @@ class Series(Facet):
     freq: str | None = None
     #: calendar features of the predicted rows, appended to the inputs
     calendar: list[str] = Field(default_factory=list)
+    #: known-future covariate columns (also in ``columns``): their values for the predicted
+    #: rows are appended to the inputs, after the calendar features
+    future: list[str] = Field(default_factory=list)
     #: in-sample MAE of the (seasonal) naive forecast, per series then per target (MASE)
     mase_scale: list[list[float]] = Field(default_factory=list)
     #: long format: the column naming each series, the ids, one fitted scaler per series

@@ -48,6 +48,9 @@ def metadata(run) -> dict[str, Any]:
             "dataset": run.spec.data.dataset.name, "input": state.get("input"),
             "input_columns": inputs, "window": window, "classes": classes,
             "targets": next((f["targets"] for f in facets.values() if f.get("targets")), None),
+            # known-future columns: /predict needs horizon rows past the end holding them
+            "future_columns": next((f["future"] for f in facets.values() if f.get("future")),
+                                   []),
             "model": {"topology": run.spec.model.topology.name, "cell": run.spec.model.cell.name,
                       "hidden_size": run.spec.model.hidden_size,
                       "num_layers": run.spec.model.num_layers},

@@ -113,11 +113,11 @@ class Forecast(Task):
         self.per_step = 2 if p.likelihood == "gaussian" else max(1, len(p.quantiles))
         self._best = "persistence"
         if p.strategy == "recursive":
-            if s.inputs != s.targets or s.calendar:
+            if s.inputs != s.targets or s.calendar or s.future:
                 raise SpecError("strategy 'recursive' feeds predictions back as inputs, so "
                                 f"data.inputs must equal data.target (inputs {s.inputs}, target "
-                                f"{s.targets}) and data.calendar be empty — use strategy: "
-                                "direct", path="task.strategy")
+                                f"{s.targets}) and data.calendar and data.future be empty — "
+                                "use strategy: direct", path="task.strategy")
             if self.quantiles and self.horizon > 1:
                 raise SpecError("strategy 'recursive' rolls the point forecast forward, which "
                                 "has no quantiles past one step — use strategy: direct for "

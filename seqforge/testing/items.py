@@ -121,7 +121,8 @@ def facet_item_keys(facet: Facet) -> tuple[str, ...]:
 
 def _series_item(f: Series, item: dict, where: str) -> None:
     T = len(f.targets)
-    want = {"x": (f.window, len(f.inputs) + 2 * len(f.calendar)), "y": (f.horizon * T,),
+    features = len(f.inputs) + 2 * len(f.calendar) + len(f.future)
+    want = {"x": (f.window, features), "y": (f.horizon * T,),
             "y_loc": (T,), "y_scale": (T,), "hist": (f.history, T), "y_raw": (f.horizon * T,)}
     for key, shape in want.items():
         if tuple(item[key].shape) != shape:
@@ -170,14 +171,16 @@ def check_facets(info: DataInfo, train_len: int) -> None:
     """The built-in facets agree with the DataInfo and with themselves."""
     s = info.facets.get(Series.name)
     if isinstance(s, Series):
-        if not (set(s.inputs) | set(s.targets)) <= set(s.columns):
-            fail("series facet: inputs and targets must be among columns")
+        if not (set(s.inputs) | set(s.targets) | set(s.future)) <= set(s.columns):
+            fail("series facet: inputs, targets and future columns must be among columns")
         if s.columns[:len(s.inputs)] != s.inputs:
             fail(f"series facet: columns {s.columns} must start with the inputs {s.inputs} "
                  "(the scaler's column order)")
-        if info.n_features != len(s.inputs) or info.n_targets != len(s.targets):
+        known = 2 * len(s.calendar) + len(s.future)  # appended after the inputs
+        if info.n_features != len(s.inputs) + known or info.n_targets != len(s.targets):
             fail(f"DataInfo n_features {info.n_features} / n_targets {info.n_targets} do not "
-                 f"match the series facet's {len(s.inputs)} inputs / {len(s.targets)} targets")
+                 f"match the series facet's {len(s.inputs)} inputs (+ {known} calendar and "
+                 f"future features) / {len(s.targets)} targets")
     c = info.facets.get(Classes.name)
     if isinstance(c, Classes):
         if len(set(c.names)) != len(c.names) or len(c.train_counts) != len(c.names):

@@ -4,8 +4,9 @@ Raw rows ``(N, C)`` of the facet's columns go through the target transforms (tar
 only; the first ``lag`` rows are lost), the scaler (fitted on training rows), and per
 window the window normalisation. An item whose first target row is ``t`` holds:
 
-* ``x`` (W, I [+ 2F]) float32 — input rows t-W .. t-1, normalised, plus the calendar
-  features of rows t-W+Hz .. t+Hz-1 (so its last Hz steps carry the predicted rows');
+* ``x`` (W, I [+ 2F + K]) float32 — input rows t-W .. t-1, normalised, plus the calendar
+  features and the K known-future columns (``data.future``, scaled) of rows
+  t-W+Hz .. t+Hz-1 (so its last Hz steps carry the predicted rows');
 * ``y`` (Hz·T,) float32 — target rows t .. t+Hz-1 in model units (step-major);
 * ``y_loc``, ``y_scale`` (T,) — model units → scaled units; ``x_loc``, ``x_scale`` (I,)
   likewise for the inputs (a recursive forecast re-normalises each slid window);
@@ -29,6 +30,7 @@ from ..transforms.calendar import calendar_features, future_dates
 from ..transforms.target import Chain
 from ..transforms.window_norm import normalise, target_stats, window_stats
 from ..transforms.windowing import window_spans
+from .future import known_rows, scale_future
 
 
 def chain_of(facet: SeriesFacet) -> Chain:
@@ -187,18 +189,19 @@ def series_splits(facet: SeriesFacet, raw: np.ndarray, parts: dict[str, tuple[in
         facet.mase_scale.append(mase_scale(raw[:parts["train"][1], facet.target_idx],
                                            facet.season))
     zs = scaled(facet, z, sid, columns, source)
-    cal = calendar_rows(facet, dates, len(raw))
+    cal = known_rows(facet, calendar_rows(facet, dates, len(raw)), zs, columns, where=source)
     return {split: (make_items(facet, raw, zs, np.arange(lo, hi), columns=columns, sid=sid,
                                cal=cal) if hi > lo else None)
             for split, (lo, hi) in parts.items()}
 
 
 def prediction_items(facet: SeriesFacet, raw: np.ndarray, *, columns: list[str] | None = None,
-                     sid: int = 0, dates: np.ndarray | None = None,
+                     sid: int = 0, dates: np.ndarray | None = None, ahead: np.ndarray | None = None,
                      source: str = "inputs") -> list[dict[str, torch.Tensor]]:
     """Items for forecasting from a user's rows ``raw`` (N, C) of ``columns`` (default the
     facet's): one per full window, the last one included — with the trained run's
-    transforms and scaler, as ``read_inputs`` hands them to ``predict``."""
+    transforms and scaler, as ``read_inputs`` hands them to ``predict``. ``ahead`` (≥ Hz,
+    F): the raw values of the facet's future columns for the rows after the last."""
     columns = list(columns or facet.columns)
     if len(raw) < facet.history:
         raise DataError(f"needs at least {facet.history} rows (the model's window) but has "
@@ -206,6 +209,9 @@ def prediction_items(facet: SeriesFacet, raw: np.ndarray, *, columns: list[str] 
     zs = scaled(facet, transformed(facet, raw, columns, source), sid, columns, source)
     refuse_far_outside(zs, raw, columns, source)
     origins = np.arange(facet.history, len(raw) + 1)
-    cols = make_items(facet, raw, zs, origins, columns=columns, sid=sid,
-                      cal=calendar_rows(facet, dates, len(raw)), targets=False)
+    known = known_rows(facet, calendar_rows(facet, dates, len(raw)), zs, columns,
+                       ahead=None if ahead is None else scale_future(facet, ahead, sid),
+                       where=source, need_ahead=True)
+    cols = make_items(facet, raw, zs, origins, columns=columns, sid=sid, cal=known,
+                      targets=False)
     return [{k: v[i] for k, v in cols.items()} for i in range(len(origins))]

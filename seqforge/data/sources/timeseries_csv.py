@@ -22,12 +22,13 @@ from typing import Any
 
 import numpy as np
 import torch
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from ...errors import DataError, nearest
 from ...kinds import Shape
 from ..base import DataBundle, DataInfo, DatasetSource, Inputs, TensorItems, columns_of, fingerprint
 from ..facets import Series as SeriesFacet
+from ..forecasting.future import known_rows, n_known, scale_future, split_future_rows
 from ..forecasting.params import CsvParams, WindowingParams
 from ..forecasting.prepare import (
     calendar_rows,
@@ -41,7 +42,7 @@ from ..forecasting.prepare import (
 )
 from ..io.builtin_series import GOOG_SOURCE, load_series
 from ..io.csv_series import Series, load_series_csv
-from ..io.table import Table, as_table, read_header, resolve_columns
+from ..io.table import Table, as_table, read_header, read_table, resolve_columns
 from ..memory import check_fits
 from ..splits import split_by_fraction
 from ..transforms.calendar import infer_frequency
@@ -57,11 +58,25 @@ class TimeseriesParams(WindowingParams, CsvParams):
     date_column: str | None = Field("auto", description="auto, a column name, or null for none")
     id_column: str | None = Field(None, description="long format: the column naming each "
                                                     "series (one global model across them)")
+    future: list[str] = Field(
+        default_factory=list, description="known-future covariates: columns whose values for "
+        "the predicted rows are known in advance (a planned promotion, a holiday flag); to "
+        "forecast past a file's end, it goes on for horizon rows with only these filled in")
 
-    @field_validator("target", "inputs", mode="before")
+    @field_validator("target", "inputs", "future", mode="before")
     @classmethod
     def _listify(cls, v):
         return [v] if isinstance(v, str) else v
+
+    @model_validator(mode="after")
+    def _future_not_target(self):
+        clash = [c for c in self.future if c.lower() in {t.lower() for t in self.target}]
+        if clash:
+            raise ValueError(f"data.future names the target column(s) {clash}: a target's "
+                             "future values are what is forecast, not known in advance")
+        if len({c.lower() for c in self.future}) != len(self.future):
+            raise ValueError(f"a data.future column is listed twice: {self.future}")
+        return self
 
 
 class TimeseriesCSV(DatasetSource):
@@ -75,12 +90,19 @@ class TimeseriesCSV(DatasetSource):
     def _wanted(self) -> list[str]:
         p = self.params
         cols = list(p.inputs or p.target)
-        return cols + [c for c in p.target if c.lower() not in {x.lower() for x in cols}]
+        cols += [c for c in p.target if c.lower() not in {x.lower() for x in cols}]
+        have = {x.lower() for x in cols}
+        return cols + [c for c in getattr(p, "future", []) if c.lower() not in have]
 
     def _series(self) -> Series:
         """Only the columns the spec names are read (other columns may hold text)."""
         p = self.params
         src = p.source if p.source.startswith("builtin:") else str(self.resolve_path(p.source))
+        if not src.startswith("builtin:"):  # a misspelt column names its key, not data.source
+            header = _at("data.source", read_header, Path(src), self._csv_options())
+            for key, cols in (("data.target", p.target), ("data.inputs", p.inputs or []),
+                              ("data.future", getattr(p, "future", []))):
+                _at(key, resolve_columns, cols, header, src)
         return load_series(src, None if src.startswith("builtin:") else self._wanted(),
                            date_column=p.date_column, id_column=getattr(p, "id_column", None),
                            options=self._csv_options())
@@ -88,19 +110,24 @@ class TimeseriesCSV(DatasetSource):
     def _csv_options(self):
         return self.params.csv_options() if hasattr(self.params, "csv_options") else None
 
-    def _columns(self, series: Series) -> tuple[list[str], list[str], list[str]]:
-        """(columns, inputs, targets) as the file spells them; inputs first, then the
-        targets that are not inputs — the order of the scaler's columns."""
+    def _columns(self, series: Series) -> tuple[list[str], list[str], list[str], list[str]]:
+        """(columns, inputs, targets, future) as the file spells them; inputs first, then
+        the targets that are not inputs, then the future columns that are neither — the
+        order of the scaler's columns."""
         p = self.params
         inputs = p.inputs or p.target
         in_idx = _at("data.inputs" if p.inputs else "data.target",
                      resolve_columns, inputs, series.columns, series.source)
         tgt_idx = _at("data.target", resolve_columns, p.target, series.columns, series.source)
+        fut_idx = _at("data.future", resolve_columns, getattr(p, "future", []), series.columns,
+                      series.source)
         order = in_idx + [k for k in tgt_idx if k not in in_idx]
+        order += [k for k in fut_idx if k not in order]
         name = series.columns.__getitem__
-        return [name(k) for k in order], [name(k) for k in in_idx], [name(k) for k in tgt_idx]
+        return ([name(k) for k in order], [name(k) for k in in_idx], [name(k) for k in tgt_idx],
+                [name(k) for k in fut_idx])
 
-    def _facet(self, series: Series, columns, inputs, targets) -> SeriesFacet:
+    def _facet(self, series: Series, columns, inputs, targets, future) -> SeriesFacet:
         p = self.params
         if self.saved is not None:  # a trained run keeps its own fitted state
             old = self.saved.facet(SeriesFacet)
@@ -115,7 +142,8 @@ class TimeseriesCSV(DatasetSource):
             scaler=make_scaler(p.scaler), dates=series.dates,
             transforms=[t.model_dump() for t in p.transform], window_norm=p.window_norm,
             residual=p.residual_targets(), history=history_rows(p.window, lag, season), season=season,
-            freq=freq, calendar=list(p.calendar), id_column=getattr(p, "id_column", None),
+            freq=freq, calendar=list(p.calendar), future=future,
+            id_column=getattr(p, "id_column", None),
             units=self._units(series, columns),
             series_ids=[g[0] for g in groups] if getattr(p, "id_column", None) else [])
 
@@ -132,9 +160,9 @@ class TimeseriesCSV(DatasetSource):
     def load(self) -> DataBundle:
         p = self.params
         series = _at("data.source", self._series)
-        columns, inputs, targets = self._columns(series)
+        columns, inputs, targets, future = self._columns(series)
         values = series.values[:, resolve_columns(columns, series.columns, series.source)]  # (N, C)
-        facet = self._facet(series, columns, inputs, targets)
+        facet = self._facet(series, columns, inputs, targets, future)
         n = len(series)  # every row starts one example: (window × inputs + horizon × targets)
         check_fits(4.0 * n * (p.window * len(inputs) + 2 * p.horizon * len(targets)),
                    f"{n:,} windows of {p.window} rows", "data.window", series.source)
@@ -154,7 +182,7 @@ class TimeseriesCSV(DatasetSource):
                     splits[split].append(cols)
             loaded.append({"id": name, "dates": dates, "values": raw[:, facet.target_idx]})
         facet.loaded = loaded
-        info = DataInfo(input=Shape.SEQUENCE, n_features=len(inputs) + 2 * len(facet.calendar),
+        info = DataInfo(input=Shape.SEQUENCE, n_features=len(inputs) + n_known(facet),
                         n_targets=len(targets)).with_facets(facet)
         out = {k: TensorItems(**_concat(v)) if v else None for k, v in splits.items()}
         return DataBundle(out["train"], out["val"], out["test"], info, source=series.source,
@@ -223,8 +251,11 @@ class TimeseriesCSV(DatasetSource):
             table[name] = [str(d) for d in series.dates[-n:]]
         if facet.id_column and series.ids is not None:
             table[facet.id_column] = [str(i) for i in series.ids[-n:]]
+        # with future columns the last horizon rows are "ahead": only those columns known
+        ahead = facet.horizon if facet.future else 0
         for c in facet.columns:
-            table[c] = series.values[-n:, series.index(c)].tolist()
+            col = series.values[-n:, series.index(c)].tolist()
+            table[c] = col if c in facet.future or not ahead else col[:-ahead] + [""] * ahead
         return as_table(table, source=f"the last {n} rows of {series.source}")
 
     # -- new data ----------------------------------------------------------------------
@@ -248,11 +279,20 @@ class TimeseriesCSV(DatasetSource):
             raise DataError(f"needs the target column(s) {', '.join(map(repr, missing))} as well "
                             "(the model's transforms restore forecasts from their last values)",
                             source=str(getattr(inputs, "source", inputs)))
-        columns = facet.columns if has_targets else facet.inputs
+        columns = facet.columns if has_targets else list(dict.fromkeys(facet.inputs + facet.future))
         date_col = self.params.date_column
-        series = load_series_csv(inputs if table is not None else Path(inputs), columns=columns,
-                                 date_column=date_col, id_column=facet.id_column,
-                                 options=self._csv_options())
+        source: Table | Path = table if table is not None else Path(inputs)
+        ahead: dict[str, np.ndarray] = {}
+        if facet.future:  # the rows past the end that hold only the future columns
+            source, future_part = split_future_rows(
+                source if isinstance(source, Table) else read_table(source, self._csv_options()),
+                facet)
+            if future_part is not None:
+                fs = load_series_csv(future_part, columns=facet.future, date_column=date_col,
+                                     id_column=facet.id_column, options=self._csv_options())
+                ahead = {name: fs.values[rows] for name, rows in _groups(fs, facet.id_column)}
+        series = load_series_csv(source, columns=columns, date_column=date_col,
+                                 id_column=facet.id_column, options=self._csv_options())
         values = series.values
         W, Hz, H = facet.window, facet.horizon, facet.history
         need = H + Hz if targets else H
@@ -270,7 +310,10 @@ class TimeseriesCSV(DatasetSource):
             z = transformed(facet, raw, columns, where)
             zs = scaled(facet, z, sid, columns, series.source)
             refuse_far_outside(zs, raw, columns, where)
-            cal = calendar_rows(facet, dates, len(raw))
+            more = ahead.get(name)
+            cal = known_rows(facet, calendar_rows(facet, dates, len(raw)), zs, columns,
+                             ahead=None if more is None else scale_future(facet, more, sid),
+                             where=where, need_ahead=not targets)
             origins = np.arange(H, len(raw) - Hz + 1 if targets else len(raw) + 1)
             cols = make_items(facet, raw, zs, origins, columns=columns, sid=sid, cal=cal,
                               targets=targets)
