@@ -9,7 +9,8 @@ average) and reports the strongest of them by RMSE.
 
 * Point forecasts: MSE loss. Probabilistic: ``quantiles: [0.1, 0.5, 0.9]`` trains one
   output per quantile with the pinball loss; ``likelihood: gaussian`` a mean and a scale
-  with the Gaussian likelihood (its quantiles reported). The median is the point
+  with the Gaussian likelihood, ``student_t`` a location, scale and degrees of freedom
+  (its quantiles reported). The median is the point
   forecast; coverage, width and pinball loss score the interval.
 * Multi-step: ``strategy: direct`` predicts all horizon steps at once; ``recursive``
   predicts one step, appends it to the window (re-normalised) and repeats (needs inputs
@@ -33,10 +34,20 @@ from ..data.transforms.window_norm import normalise, restore, target_stats, wind
 from ..errors import SpecError
 from ..kinds import Shape
 from .base import ArtifactContext, Batch, Metrics, Task, TaskParams
-from .scoring.distributions import DEFAULT_QUANTILES, head_quantiles, nll, pinball_loss
+from .scoring.distributions import (
+    DEFAULT_QUANTILES,
+    head_quantiles,
+    nll,
+    pinball_loss,
+    student_t_nll,
+    student_t_quantiles,
+)
 from .scoring.forecast_baselines import baseline_forecasts
 from .scoring.forecast_metrics import forecast_scores
 from .scoring.forecast_plots import write_artifacts
+
+#: outputs per target step of each likelihood head
+HEAD_PARAMS = {"gaussian": 2, "student_t": 3}
 
 
 class ForecastParams(TaskParams):
@@ -44,8 +55,9 @@ class ForecastParams(TaskParams):
     quantiles: list[float] = Field(
         default_factory=list, description="e.g. [0.1, 0.5, 0.9]: one output per quantile, "
         "pinball loss; must include 0.5 (the point forecast)")
-    likelihood: Literal["none", "gaussian"] = Field(
-        "none", description="gaussian: predict a mean and a scale (Gaussian likelihood)")
+    likelihood: Literal["none", "gaussian", "student_t"] = Field(
+        "none", description="gaussian: predict a mean and a scale (Gaussian likelihood); "
+        "student_t: a location, a scale and degrees of freedom (> 2; heavy tails)")
     ma_window: int | Literal["auto"] = Field(
         "auto", description="moving-average baseline length; auto: the season, or 7")
 
@@ -108,9 +120,9 @@ class Forecast(Task):
         self.horizon = s.horizon
         self.n_targets = len(s.targets)
         self.quantiles = list(p.quantiles) or (list(DEFAULT_QUANTILES)
-                                               if p.likelihood == "gaussian" else [])
+                                               if p.likelihood != "none" else [])
         self.point = self.quantiles.index(0.5) if self.quantiles else 0
-        self.per_step = 2 if p.likelihood == "gaussian" else max(1, len(p.quantiles))
+        self.per_step = HEAD_PARAMS.get(p.likelihood, max(1, len(p.quantiles)))
         self._best = "persistence"
         if p.strategy == "recursive":
             if s.inputs != s.targets or s.calendar or s.future:
@@ -134,10 +146,12 @@ class Forecast(Task):
 
     def _quantiles_of(self, out: Tensor) -> Tensor:
         """(B, Hz', Q, T) model-unit forecasts: sorted quantiles (monotone rearrangement,
-        so quantiles never cross), the Gaussian's quantiles, or the point forecast."""
+        so quantiles never cross), the likelihood head's quantiles, or the point forecast."""
         steps = self._steps(out)
         if self.params.likelihood == "gaussian":
             return head_quantiles(steps, self.quantiles)
+        if self.params.likelihood == "student_t":
+            return student_t_quantiles(steps, self.quantiles)
         return steps.sort(dim=2).values if self.per_step > 1 else steps
 
     def forecast_from(self, out: Tensor, batch: Batch, model: torch.nn.Module) -> Tensor:
@@ -194,6 +208,8 @@ class Forecast(Task):
         steps = self._steps(out)
         if self.params.likelihood == "gaussian":
             return nll(steps, y)
+        if self.params.likelihood == "student_t":
+            return student_t_nll(steps, y)
         if self.per_step > 1:
             q = torch.tensor(self.quantiles, dtype=out.dtype, device=out.device)
             return pinball_loss(steps, y, q)

@@ -63,11 +63,15 @@ def test_quantiles_coverage_bands_and_predict_columns(tmp_path):
     assert "coverage" in res.output and "seasonal" in res.output
 
 
-def test_gaussian_head_reports_an_interval(tmp_path):
+@pytest.mark.parametrize("likelihood", ["gaussian", "student_t"])
+def test_likelihood_heads_report_an_interval(tmp_path, likelihood):
     csv = daily_csv(tmp_path / "prices.csv")
-    _, summary, _ = run_spec(tmp_path, spec(csv, task={"name": "forecast",
-                                                       "likelihood": "gaussian"}))
-    assert 0 <= summary["test"]["test_coverage"] <= 1
+    run_dir, summary, _ = run_spec(tmp_path, spec(csv, task={"name": "forecast",
+                                                             "likelihood": likelihood}))
+    assert 0 < summary["test"]["test_coverage"] <= 1 and summary["test"]["test_width"] > 0
+    rows = load_run(run_dir).predict(csv)
+    low, mid, high = (rows[-1][f"Close_t+1_q{q}"] for q in (0.1, 0.5, 0.9))
+    assert low < mid < high
 
 
 @pytest.mark.parametrize("strategy,data", [
