@@ -48,3 +48,22 @@ def test_fused_stack_applies_dropout_only_in_training():
     torch.manual_seed(1)
     y_train, _ = rnn(x)
     assert not torch.allclose(y_train, y_eval)
+
+
+class _ScaledGRU(GRUCell):
+    """A GRU subclass with a sequence path of its own (outputs halved)."""
+
+    def forward_sequence(self, x, state, lengths=None):
+        y, s = super().forward_sequence(x, state, lengths)
+        return 0.5 * y, s
+
+
+def test_a_subclass_with_its_own_sequence_path_is_never_replaced_by_the_stack_kernel():
+    """The one-call stack kernel runs torch's GRU: for a subclass that rewrote
+    forward_sequence it would silently compute another function (it once did, and the
+    contract kit's gradcheck mutant went uncaught whenever no row was padded)."""
+    torch.manual_seed(0)
+    x = torch.randn(3, 6, 4)
+    plain, scaled = (Recurrent(c, 4, 5, 1) for c in (GRUCell, _ScaledGRU))
+    scaled.load_state_dict(plain.state_dict())
+    torch.testing.assert_close(scaled(x)[0], 0.5 * plain(x)[0])

@@ -109,7 +109,11 @@ class FusedKernelCell(Cell):
                        training: bool, bidirectional: bool):
         """A whole stack of these cells (same params) in one multi-layer ``_VF`` call, as
         ``nn.LSTM(num_layers=L)`` runs it: x (B, T, I) → y (B, T, D·H), one state per
-        (layer, direction) in ``layer · D + direction`` order."""
+        (layer, direction) in ``layer · D + direction`` order. None (layer by layer) for
+        a subclass with its own :meth:`forward_sequence`: the kernel would silently stand
+        in for the recurrence it wrote."""
+        if cls.forward_sequence is not FusedKernelCell.forward_sequence:
+            return None
         first = cells[0]
         weights: list[Tensor] = []
         for c in cells:  # torch's flat order: layer-major, direction-minor

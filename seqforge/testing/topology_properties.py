@@ -23,7 +23,7 @@ from .asserts import (
 from .batches import DT, TopologyCase, TopologySubject, draw_case, float64, produces_of
 from .runner import NotApplicable, seed_cpu
 from .settings import current
-from .strategies import seeds
+from .strategies import lengths_strategy, seeds
 
 #: the cell a topology is built with unless the caller names others: two states (h, c)
 #: exercise more of a topology's state handling than one
@@ -231,10 +231,28 @@ def _padding_invariance(s: TopologySubject, data) -> None:
 
 def _fast_path(s: TopologySubject, data) -> None:
     case = _case(s, data)
-    model = case.build()
-    stacks = _recurrents(model)
+    stacks = _recurrents(case.build())
     if not stacks:
         raise NotApplicable("the built model has no seqforge.recurrent.Recurrent stack")
+    # padding as drawn, then — the cell masking, the batch long enough — really padded
+    # (rows of every length but one full row): a fast path that ignores lengths, or a
+    # stack kernel that replaces the cell, shows in one of the two
+    variants = [case.lengths]
+    if case.cell.supports_lengths and case.input != "vector" and case.B > 1 and case.T > 1:
+        lens = data.draw(lengths_strategy(case.B, case.T), label="padded_lengths")
+        if min(lens) == case.T:  # every row full pads nothing; row 0 stays the full one
+            lens[-1] = data.draw(st.integers(1, case.T - 1), label="shorter_row")
+        if lens != case.lengths:
+            variants.append(lens)
+    for lengths in variants:
+        case.lengths = lengths
+        note(f"lengths={lengths}")
+        _fast_vs_steps(s, case, data)
+
+
+def _fast_vs_steps(s: TopologySubject, case, data) -> None:
+    model = case.build()
+    stacks = _recurrents(model)
     gen = _gen(data)
     batch = case.batch(gen)
     w_seed = data.draw(seeds(), label="weights_seed")
