@@ -231,8 +231,8 @@ def _padding_invariance(s: TopologySubject, data) -> None:
 
 def _fast_path(s: TopologySubject, data) -> None:
     case = _case(s, data)
-    stacks = _recurrents(case.build())
-    if not stacks:
+    model = case.build()  # the model does not depend on the lengths: one for both variants
+    if not _recurrents(model):
         raise NotApplicable("the built model has no seqforge.recurrent.Recurrent stack")
     # padding as drawn, then — the cell masking, the batch long enough — really padded
     # (rows of every length but one full row): a fast path that ignores lengths, or a
@@ -247,11 +247,10 @@ def _fast_path(s: TopologySubject, data) -> None:
     for lengths in variants:
         case.lengths = lengths
         note(f"lengths={lengths}")
-        _fast_vs_steps(s, case, data)
+        _fast_vs_steps(s, case, model, data)
 
 
-def _fast_vs_steps(s: TopologySubject, case, data) -> None:
-    model = case.build()
+def _fast_vs_steps(s: TopologySubject, case, model, data) -> None:
     stacks = _recurrents(model)
     gen = _gen(data)
     batch = case.batch(gen)
